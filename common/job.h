@@ -1,0 +1,56 @@
+/* A job as it comes off the wire: decoding and checking the msgpack map that clients put on
+ * ccx:jobs (docs/PROTOCOL.md). */
+#ifndef CCX_COMMON_JOB_H
+#define CCX_COMMON_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "limits.h"
+
+struct job_file {
+    char *path;      /* relative, checked: no "..", no leading "/", no NUL, no empty part */
+    uint8_t *data;
+    size_t size;
+};
+
+struct job {
+    char *id;        /* the client's id, or the stream entry id when it gave none */
+    char *entry_id;  /* the ccx:jobs stream entry id it came from */
+    char *tenant;    /* "default" when absent */
+    char *language;  /* NULL when absent or undecodable */
+    struct job_file *files;
+    size_t file_count;
+    char *main;      /* path of the entry file among files */
+    uint8_t *stdin_data;
+    size_t stdin_size;
+    char **args;     /* NULL-terminated */
+    size_t arg_count;
+    struct limits limits; /* defaults filled in, each checked against the ceiling */
+    uint8_t *meta;   /* the client's `meta`, raw msgpack, echoed back untouched */
+    size_t meta_size;
+    uint32_t attempt; /* 1 for the first delivery */
+
+    /* Set when the job must not run: a sentence for the client's result `reason`. */
+    char *reject_reason;
+};
+
+/* Decodes one job message. Always produces a job when memory allows, so that every message
+ * gets an answer: a message that is malformed, oversized, names an unknown language, carries
+ * bad file paths or limits over the ceilings yields a job with reject_reason set and as much
+ * of id, tenant and meta as could be read (id falls back to entry_id).
+ * Returns 0 and *ret_job (free with job_free), or -ENOMEM. Does not log. */
+int job_decode(const void *data, size_t size, const char *entry_id,
+               const struct ccx_config *config, struct job **ret_job);
+
+void job_free(struct job *job);
+
+/* The file holding the entry point (job->main), or NULL. */
+const struct job_file *job_main_file(const struct job *job);
+
+/* True when id is acceptable as a job id: 1 to 128 bytes of [A-Za-z0-9._:-]. */
+bool job_id_valid(const char *id);
+
+#endif

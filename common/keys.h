@@ -1,0 +1,14 @@
+/* Redis key names, in one place: the layout is part of the public protocol
+ * (docs/PROTOCOL.md) and any client or dashboard may depend on it. */
+#ifndef CCX_COMMON_KEYS_H
+#define CCX_COMMON_KEYS_H
+
+#define KEY_JOBS "ccx:jobs"             /* stream: the public intake, field "job" */
+#define KEY_JOBS_FIELD "job"
+#define KEY_EVENTS "ccx:events"         /* stream: security events, field "event" */
+#define KEY_EVENTS_FIELD "event"
+#define KEY_RESULT_PREFIX "ccx:result:" /* string: msgpack result, with a TTL */
+#define KEY_REPLY_PREFIX "ccx:reply:"   /* list: the same result pushed once, for BLPOP */
+#define KEY_WORKER_GROUP "ccx-workers"  /* consumer group of the workers on ccx:jobs */
+
+#endif

@@ -1,0 +1,17 @@
+/* Runs a decoded job to its result: the compile step when the language has one, then the
+ * program, each in its own sandbox run. */
+#ifndef CCX_WORKER_RUNNER_H
+#define CCX_WORKER_RUNNER_H
+
+#include "common/config.h"
+#include "common/job.h"
+#include "common/result.h"
+#include "worker/sandbox.h"
+
+/* Fills *ret_result (id, status, steps, events, enforced, meta, language, tenant); the caller
+ * sets host, worker and attempt. A job with reject_reason set is answered `rejected` without
+ * running. Never fails the job silently: every path ends in a status. Returns 0, or -ENOMEM. */
+int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const struct job *job,
+               struct result *ret_result);
+
+#endif

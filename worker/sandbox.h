@@ -1,0 +1,49 @@
+/* The sandbox: runs one program in fresh user, pid, mount, net, ipc, uts and cgroup
+ * namespaces, on a read-only root with a tmpfs workspace, under cgroup limits, rlimits and
+ * a seccomp filter, and reports how it ended. One struct sandbox per worker: it owns the
+ * seccomp filter (built once), the worker's host uid and the job's workspace. */
+#ifndef CCX_WORKER_SANDBOX_H
+#define CCX_WORKER_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/job.h"
+#include "common/limits.h"
+#include "common/result.h"
+
+struct sandbox;
+
+/* Life-cycle. sandbox_new moves the calling process into a private mount namespace (the
+ * workspaces it mounts are invisible to the host and vanish with it), builds the seccomp
+ * filter and checks the cgroup controllers. slot picks the host uid (uid_base + slot).
+ * Returns 0 or -errno, and logs what failed. */
+int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox);
+void sandbox_free(struct sandbox *sandbox);
+
+/* Adds to out how this sandbox enforces each limit and isolation (cgroup version, ...). */
+int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out);
+
+/* A fresh workspace for job: a tmpfs of limits.disk_mb holding the job's files, owned by the
+ * job's uid. Replaces any earlier one. Returns 0 or -errno. */
+int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job);
+void sandbox_workspace_destroy(struct sandbox *sandbox);
+
+struct sandbox_step {
+    const char *job_id;         /* for logs and the cgroup's name */
+    const char *tenant;
+    const char *const *argv;    /* argv[0] is an absolute path inside the sandbox, or ./x */
+    const struct limits *limits;
+    const uint8_t *stdin_data;
+    size_t stdin_size;
+};
+
+/* Runs one step in the current workspace and waits for it and everything it started.
+ * Returns 0 whenever the program ran, however it ended: *ret_outcome says how, and events
+ * gets one entry per limit hit or refusal seen. Returns -errno when the sandbox could not be
+ * set up (our failure: the caller reports internal_error); it logs the failing stage. */
+int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
+                struct step_outcome *ret_outcome, struct event_list *events);
+
+#endif
