@@ -1,1 +1,1126 @@
-/* placeholder: being written */
+#include "worker/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "worker/cgroup.h"
+#include "worker/filter.h"
+
+/* How often a running job's CPU time is checked against cpu_ms. */
+#define CPU_POLL_INTERVAL_MS 20
+/* After the job's init has died, how long its pipes may take to reach end of file. */
+#define DRAIN_GRACE_MS 1000
+#define READ_CHUNK_BYTES 65536
+
+/* The devices a job gets: bound from the host, so nothing else of /dev is reachable. */
+static const char *const sandbox_devices[] = {"null", "zero", "full", "random", "urandom", NULL};
+
+/* The stages of setting up a sandbox, named in logs when one fails. */
+enum setup_stage {
+    STAGE_WAIT_PARENT,
+    STAGE_CGROUP_NS,
+    STAGE_HOSTNAME,
+    STAGE_MOUNT_PRIVATE,
+    STAGE_ROOT_TMPFS,
+    STAGE_RO_BIND,
+    STAGE_SYMLINK,
+    STAGE_ETC_FILES,
+    STAGE_PROC,
+    STAGE_DEV,
+    STAGE_TMP,
+    STAGE_WORKSPACE,
+    STAGE_ROOT_READONLY,
+    STAGE_PIVOT_ROOT,
+    STAGE_RLIMITS,
+    STAGE_STDIO,
+    STAGE_USER_NS,
+    STAGE_WAIT_ID_MAPS,
+    STAGE_CREDENTIALS,
+    STAGE_CAPABILITIES,
+    STAGE_NO_NEW_PRIVS,
+    STAGE_SECCOMP,
+    STAGE_EXEC,
+    STAGE_COUNT,
+};
+
+static const char *const setup_stage_names[STAGE_COUNT] = {
+    [STAGE_WAIT_PARENT] = "wait_parent",     [STAGE_CGROUP_NS] = "cgroup_namespace",
+    [STAGE_HOSTNAME] = "hostname",           [STAGE_MOUNT_PRIVATE] = "mount_private",
+    [STAGE_ROOT_TMPFS] = "root_tmpfs",       [STAGE_RO_BIND] = "read_only_bind",
+    [STAGE_SYMLINK] = "symlink",             [STAGE_ETC_FILES] = "etc_files",
+    [STAGE_PROC] = "proc",                   [STAGE_DEV] = "dev",
+    [STAGE_TMP] = "tmp",                     [STAGE_WORKSPACE] = "workspace",
+    [STAGE_ROOT_READONLY] = "root_readonly", [STAGE_PIVOT_ROOT] = "pivot_root",
+    [STAGE_RLIMITS] = "rlimits",             [STAGE_STDIO] = "stdio",
+    [STAGE_USER_NS] = "user_namespace",      [STAGE_WAIT_ID_MAPS] = "wait_id_maps",
+    [STAGE_CREDENTIALS] = "credentials",     [STAGE_CAPABILITIES] = "capabilities",
+    [STAGE_NO_NEW_PRIVS] = "no_new_privs",   [STAGE_SECCOMP] = "seccomp",
+    [STAGE_EXEC] = "exec",
+};
+
+/* Messages from the child on the sync socket. End of file means execve succeeded. */
+enum child_message_kind {
+    CHILD_USER_NS_READY = 1, /* write my uid and gid maps, then tell me to go on */
+    CHILD_FAILED = 2,
+};
+
+struct child_message {
+    int kind;
+    int stage;
+    int error;
+};
+
+/* A host path bound read-only at the same place inside, checked once per worker. */
+struct ro_bind {
+    const char *path;
+    bool is_dir;
+};
+
+struct sandbox {
+    const struct ccx_config *config;
+    int slot;
+    uid_t host_uid;          /* the job's uid and gid on the host */
+    int cap_last;            /* highest capability number this kernel knows */
+    struct filter *filter;
+    struct cg_system *cgroups;
+    struct ro_bind *binds;
+    size_t bind_count;
+    char *envp[4];
+    char passwd[256];        /* /etc/passwd and /etc/group inside */
+    char group[256];
+    char run_dir[PATH_MAX];  /* private tmpfs of this worker */
+    char root_dir[PATH_MAX]; /* mount point of each job's new root */
+    char work_dir[PATH_MAX]; /* the job's workspace tmpfs */
+    bool workspace_mounted;
+    uint64_t step_seq;
+};
+
+/* What the child needs, prepared before clone so that the child never allocates. */
+struct child_context {
+    const struct sandbox *sandbox;
+    const struct limits *limits;
+    char *const *argv;
+    int sync_fd;
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    char tmp_options[128];
+    char shm_options[128];
+};
+
+/* How the worker ended a run early, if it did. */
+enum kill_reason {
+    KILL_NONE,
+    KILL_TIMEOUT,
+    KILL_CPU,
+    KILL_OUTPUT,
+};
+
+struct output_buffer {
+    int fd;
+    uint8_t *data;
+    size_t size;
+    uint64_t dropped;
+    bool eof;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- The child: runs between clone and execve, so no malloc and no stdio. ---- */
+
+static void __attribute__((noreturn)) child_fail(int sync_fd, enum setup_stage stage, int error)
+{
+    struct child_message message = {.kind = CHILD_FAILED, .stage = stage, .error = error};
+
+    if (write(sync_fd, &message, sizeof(message)) < 0) {
+        /* Nothing left to tell: the worker sees the exit status instead. */
+    }
+    _exit(127);
+}
+
+static void child_check(const struct child_context *ctx, enum setup_stage stage, int ret)
+{
+    if (ret < 0)
+        child_fail(ctx->sync_fd, stage, errno);
+}
+
+static int child_join(char buf[PATH_MAX], const char *root, const char *path)
+{
+    size_t root_len = strlen(root);
+    size_t path_len = strlen(path);
+
+    if (root_len + path_len + 1 > PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, root, root_len);
+    memcpy(buf + root_len, path, path_len + 1);
+    return 0;
+}
+
+/* mkdir -p on a writable copy of the path. */
+static int child_mkdir_parents(char *path, bool include_last)
+{
+    for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int ret = mkdir(path, 0755);
+
+        *slash = '/';
+        if (ret < 0 && errno != EEXIST)
+            return -1;
+    }
+    if (include_last && mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+/* Creates the mount point for a bind of a directory or of a file. */
+static int child_make_mount_point(char *path, bool is_dir)
+{
+    int fd;
+
+    if (child_mkdir_parents(path, is_dir) < 0)
+        return -1;
+    if (is_dir)
+        return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int child_bind_read_only(const char *source, char *target, bool is_dir,
+                                unsigned long extra_flags)
+{
+    if (child_make_mount_point(target, is_dir) < 0)
+        return -1;
+    if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+        return -1;
+    return mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra_flags, NULL);
+}
+
+static int child_write_file(const char *path, const char *text)
+{
+    size_t len = strlen(text);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    ssize_t written;
+
+    if (fd < 0)
+        return -1;
+    written = write(fd, text, len);
+    close(fd);
+    if (written != (ssize_t)len) {
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static void child_setup_dev(const struct child_context *ctx, const char *root)
+{
+    static const char *const links[][2] = {
+        {"/dev/fd", "/proc/self/fd"},        {"/dev/stdin", "/proc/self/fd/0"},
+        {"/dev/stdout", "/proc/self/fd/1"},  {"/dev/stderr", "/proc/self/fd/2"},
+    };
+    char path[PATH_MAX];
+    char source[64];
+
+    child_check(ctx, STAGE_DEV, child_join(path, root, "/dev"));
+    child_check(ctx, STAGE_DEV, mkdir(path, 0755));
+    child_check(ctx, STAGE_DEV, mount("ccx-dev", path, "tmpfs", MS_NOSUID | MS_NOEXEC,
+                                      "mode=0755,size=64k,nr_inodes=64"));
+
+    for (const char *const *device = sandbox_devices; *device; device++) {
+        memcpy(source, "/dev/", 6);
+        strncat(source, *device, sizeof(source) - 6);
+        child_check(ctx, STAGE_DEV, child_join(path, root, source));
+        child_check(ctx, STAGE_DEV, child_make_mount_point(path, false));
+        child_check(ctx, STAGE_DEV, mount(source, path, NULL, MS_BIND, NULL));
+    }
+    for (size_t i = 0; i < sizeof(links) / sizeof(*links); i++) {
+        child_check(ctx, STAGE_DEV, child_join(path, root, links[i][0]));
+        child_check(ctx, STAGE_DEV, symlink(links[i][1], path));
+    }
+
+    child_check(ctx, STAGE_DEV, child_join(path, root, "/dev/shm"));
+    child_check(ctx, STAGE_DEV, mkdir(path, 0755));
+    child_check(ctx, STAGE_DEV, mount("ccx-shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                      ctx->shm_options));
+
+    child_check(ctx, STAGE_DEV, child_join(path, root, "/dev"));
+    child_check(ctx, STAGE_DEV, mount(NULL, path, NULL,
+                                      MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC,
+                                      NULL));
+}
+
+/* Builds the job's root on a fresh tmpfs at root_dir: read-only binds of what the language
+ * runtimes need, a fresh /proc, a minimal /dev, /tmp, and the workspace at /work. */
+static void child_build_root(const struct child_context *ctx)
+{
+    const struct sandbox *sandbox = ctx->sandbox;
+    const struct sandbox_config *config = &sandbox->config->sandbox;
+    const char *root = sandbox->root_dir;
+    char path[PATH_MAX];
+
+    child_check(ctx, STAGE_ROOT_TMPFS, mount("ccx-root", root, "tmpfs", MS_NOSUID | MS_NODEV,
+                                             "mode=0755,size=1m,nr_inodes=4096"));
+
+    for (size_t i = 0; i < sandbox->bind_count; i++) {
+        child_check(ctx, STAGE_RO_BIND, child_join(path, root, sandbox->binds[i].path));
+        child_check(ctx, STAGE_RO_BIND,
+                    child_bind_read_only(sandbox->binds[i].path, path, sandbox->binds[i].is_dir,
+                                         MS_NOSUID | MS_NODEV));
+    }
+    for (size_t i = 0; i < config->symlink_count; i++) {
+        child_check(ctx, STAGE_SYMLINK, child_join(path, root, config->symlinks[i].path));
+        child_check(ctx, STAGE_SYMLINK, child_mkdir_parents(path, false));
+        child_check(ctx, STAGE_SYMLINK, symlink(config->symlinks[i].target, path));
+    }
+
+    child_check(ctx, STAGE_ETC_FILES, child_join(path, root, "/etc"));
+    child_check(ctx, STAGE_ETC_FILES, child_mkdir_parents(path, true));
+    child_check(ctx, STAGE_ETC_FILES, child_join(path, root, "/etc/passwd"));
+    child_check(ctx, STAGE_ETC_FILES, child_write_file(path, sandbox->passwd));
+    child_check(ctx, STAGE_ETC_FILES, child_join(path, root, "/etc/group"));
+    child_check(ctx, STAGE_ETC_FILES, child_write_file(path, sandbox->group));
+    child_check(ctx, STAGE_ETC_FILES, child_join(path, root, "/etc/hosts"));
+    child_check(ctx, STAGE_ETC_FILES,
+                child_write_file(path, "127.0.0.1 localhost\n::1 localhost\n"));
+
+    /* A fresh procfs: this process is init of a new pid namespace, so it shows the job only. */
+    child_check(ctx, STAGE_PROC, child_join(path, root, "/proc"));
+    child_check(ctx, STAGE_PROC, mkdir(path, 0555));
+    child_check(ctx, STAGE_PROC,
+                mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+
+    child_setup_dev(ctx, root);
+
+    child_check(ctx, STAGE_TMP, child_join(path, root, "/tmp"));
+    child_check(ctx, STAGE_TMP, mkdir(path, 0755));
+    child_check(ctx, STAGE_TMP,
+                mount("ccx-tmp", path, "tmpfs", MS_NOSUID | MS_NODEV, ctx->tmp_options));
+
+    child_check(ctx, STAGE_WORKSPACE, child_join(path, root, "/work"));
+    child_check(ctx, STAGE_WORKSPACE, mkdir(path, 0755));
+    child_check(ctx, STAGE_WORKSPACE, mount(sandbox->work_dir, path, NULL, MS_BIND, NULL));
+    child_check(ctx, STAGE_WORKSPACE,
+                mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL));
+
+    child_check(ctx, STAGE_ROOT_READONLY,
+                mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                      NULL));
+}
+
+/* Makes the new root the root, and drops every path to the old one. */
+static void child_pivot_root(const struct child_context *ctx)
+{
+    child_check(ctx, STAGE_PIVOT_ROOT, chdir(ctx->sandbox->root_dir));
+    child_check(ctx, STAGE_PIVOT_ROOT, (int)syscall(SYS_pivot_root, ".", "."));
+    child_check(ctx, STAGE_PIVOT_ROOT, umount2(".", MNT_DETACH));
+    child_check(ctx, STAGE_PIVOT_ROOT, chdir("/work"));
+}
+
+static void child_set_rlimits(const struct child_context *ctx)
+{
+    const struct sandbox_config *config = &ctx->sandbox->config->sandbox;
+    uint64_t cpu_s = (ctx->limits->cpu_ms + 999) / 1000;
+    const struct {
+        int resource;
+        rlim_t soft;
+        rlim_t hard;
+    } table[] = {
+        {RLIMIT_CORE, 0, 0},
+        {RLIMIT_FSIZE, ctx->limits->disk_mb << 20, ctx->limits->disk_mb << 20},
+        {RLIMIT_NOFILE, config->open_files, config->open_files},
+        {RLIMIT_STACK, config->stack_mb << 20, config->stack_mb << 20},
+        /* Per process only; the cgroup's usage, polled by the worker, covers the tree. */
+        {RLIMIT_CPU, cpu_s + 1, cpu_s + 2},
+    };
+
+    for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++) {
+        struct rlimit limit = {.rlim_cur = table[i].soft, .rlim_max = table[i].hard};
+
+        child_check(ctx, STAGE_RLIMITS, setrlimit(table[i].resource, &limit));
+    }
+}
+
+/* Puts the pipes on 0, 1 and 2, and closes every other descriptor but the sync socket
+ * (close-on-exec): nothing of the worker's (Redis socket, config) reaches the job. */
+static void child_setup_stdio(struct child_context *ctx)
+{
+    child_check(ctx, STAGE_STDIO, dup2(ctx->stdin_fd, STDIN_FILENO));
+    child_check(ctx, STAGE_STDIO, dup2(ctx->stdout_fd, STDOUT_FILENO));
+    child_check(ctx, STAGE_STDIO, dup2(ctx->stderr_fd, STDERR_FILENO));
+
+    if (ctx->sync_fd > 3)
+        child_check(ctx, STAGE_STDIO, (int)syscall(SYS_close_range, 3, ctx->sync_fd - 1, 0));
+    child_check(ctx, STAGE_STDIO, (int)syscall(SYS_close_range, ctx->sync_fd + 1, ~0U, 0));
+
+    /* No controlling terminal: a new session that has none. */
+    child_check(ctx, STAGE_STDIO, setsid());
+}
+
+/* Enters a new user namespace whose only id is inner_uid, mapped by the worker to the
+ * slot's host uid. The mount, net, ipc and uts namespaces stay owned by the host's user
+ * namespace, so nothing the job does as "its own root" could reconfigure them. */
+static void child_enter_user_namespace(struct child_context *ctx)
+{
+    struct child_message message = {.kind = CHILD_USER_NS_READY};
+    char go;
+
+    child_check(ctx, STAGE_USER_NS, unshare(CLONE_NEWUSER));
+    child_check(ctx, STAGE_USER_NS, (int)write(ctx->sync_fd, &message, sizeof(message)));
+    if (read(ctx->sync_fd, &go, 1) != 1)
+        child_fail(ctx->sync_fd, STAGE_WAIT_ID_MAPS, errno ? errno : EPIPE);
+}
+
+static void child_drop_privileges(struct child_context *ctx)
+{
+    uid_t uid = ctx->sandbox->config->sandbox.inner_uid;
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2] = {{0}};
+
+    child_check(ctx, STAGE_CREDENTIALS, setgroups(0, NULL));
+    child_check(ctx, STAGE_CREDENTIALS, setresgid(uid, uid, uid));
+
+    for (int cap = 0; cap <= ctx->sandbox->cap_last; cap++)
+        child_check(ctx, STAGE_CAPABILITIES, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0));
+    child_check(ctx, STAGE_CAPABILITIES, prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+
+    /* Leaving uid 0 clears the permitted and effective sets; capset makes sure. */
+    child_check(ctx, STAGE_CREDENTIALS, setresuid(uid, uid, uid));
+    child_check(ctx, STAGE_CAPABILITIES, (int)syscall(SYS_capset, &header, data));
+
+    /* Changing credentials cleared the parent-death signal: set it again, last. */
+    child_check(ctx, STAGE_CREDENTIALS, prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0));
+    child_check(ctx, STAGE_NO_NEW_PRIVS, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+}
+
+/* Signal dispositions set to "ignore" and blocked signals survive execve: give the job
+ * the defaults whatever the worker uses. */
+static void child_reset_signals(void)
+{
+    sigset_t none;
+
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void __attribute__((noreturn)) child_main(struct child_context *ctx)
+{
+    char go;
+
+    child_reset_signals();
+
+    /* If the worker dies before the job starts, so does the job. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (read(ctx->sync_fd, &go, 1) != 1)
+        child_fail(ctx->sync_fd, STAGE_WAIT_PARENT, errno ? errno : EPIPE);
+
+    /* The worker has moved us into the job's cgroup: make it our cgroup root. */
+    child_check(ctx, STAGE_CGROUP_NS, unshare(CLONE_NEWCGROUP));
+    child_check(ctx, STAGE_HOSTNAME, sethostname(ctx->sandbox->config->sandbox.hostname,
+                                                 strlen(ctx->sandbox->config->sandbox.hostname)));
+    child_check(ctx, STAGE_MOUNT_PRIVATE, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+
+    child_build_root(ctx);
+    child_pivot_root(ctx);
+    child_set_rlimits(ctx);
+    child_setup_stdio(ctx);
+    child_enter_user_namespace(ctx);
+    child_drop_privileges(ctx);
+
+    child_check(ctx, STAGE_SECCOMP, filter_install(ctx->sandbox->filter) < 0 ? -1 : 0);
+    execve(ctx->argv[0], ctx->argv, ctx->sandbox->envp);
+    child_fail(ctx->sync_fd, STAGE_EXEC, errno);
+}
+
+/* ---- The worker's side ---- */
+
+static int sandbox_mount_private_run_dir(struct sandbox *sandbox)
+{
+    const char *run_dir = sandbox->config->sandbox.run_dir;
+
+    if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+
+    /* Our own mount namespace: what we mount below is invisible to the host and goes away
+     * with this process, whatever way it ends. */
+    if (unshare(CLONE_NEWNS) < 0)
+        return -errno;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -errno;
+    if (mount("ccx-run", run_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=0700,size=64k,nr_inodes=64") < 0)
+        return -errno;
+
+    snprintf(sandbox->run_dir, sizeof(sandbox->run_dir), "%s", run_dir);
+    snprintf(sandbox->root_dir, sizeof(sandbox->root_dir), "%s/root", run_dir);
+    snprintf(sandbox->work_dir, sizeof(sandbox->work_dir), "%s/work", run_dir);
+    if (mkdir(sandbox->root_dir, 0700) < 0 || mkdir(sandbox->work_dir, 0700) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Keeps the read-only binds that exist on this host, noting which are directories. */
+static int sandbox_check_binds(struct sandbox *sandbox)
+{
+    char *const *paths = sandbox->config->sandbox.ro_binds;
+    size_t count = 0;
+
+    while (paths && paths[count])
+        count++;
+    sandbox->binds = calloc(count + 1, sizeof(*sandbox->binds));
+    if (!sandbox->binds)
+        return -ENOMEM;
+
+    for (size_t i = 0; i < count; i++) {
+        struct stat st;
+
+        if (stat(paths[i], &st) < 0) {
+            log_warn("sandbox_bind_missing", "path=%s errno=%d action=skipped", paths[i], errno);
+            continue;
+        }
+        sandbox->binds[sandbox->bind_count].path = paths[i];
+        sandbox->binds[sandbox->bind_count].is_dir = S_ISDIR(st.st_mode);
+        sandbox->bind_count++;
+    }
+    return 0;
+}
+
+static int sandbox_read_cap_last(void)
+{
+    _cleanup_fclose_ FILE *file = fopen("/proc/sys/kernel/cap_last_cap", "re");
+    int cap_last = CAP_LAST_CAP;
+
+    if (file && fscanf(file, "%d", &cap_last) != 1)
+        cap_last = CAP_LAST_CAP;
+    return cap_last;
+}
+
+/* Descriptors 0-2 must be taken, or a pipe could land there and be closed by dup2. */
+static void sandbox_ensure_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) < 0)
+            open("/dev/null", O_RDWR);
+    }
+}
+
+static int sandbox_build_environment(struct sandbox *sandbox)
+{
+    const struct sandbox_config *config = &sandbox->config->sandbox;
+    uid_t uid = config->inner_uid;
+
+    if (asprintf(&sandbox->envp[0], "PATH=%s", config->env_path) < 0 ||
+        asprintf(&sandbox->envp[1], "HOME=%s", config->env_home) < 0 ||
+        asprintf(&sandbox->envp[2], "LANG=%s", config->env_lang) < 0)
+        return -ENOMEM;
+
+    snprintf(sandbox->passwd, sizeof(sandbox->passwd),
+             "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+             "sandbox:x:%u:%u:ccx job:%s:/bin/sh\n"
+             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+             uid, uid, config->env_home);
+    snprintf(sandbox->group, sizeof(sandbox->group),
+             "root:x:0:\nsandbox:x:%u:\nnogroup:x:65534:\n", uid);
+    return 0;
+}
+
+int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox)
+{
+    struct sandbox *sandbox = calloc(1, sizeof(*sandbox));
+    int ret;
+
+    if (!sandbox)
+        return -ENOMEM;
+    sandbox->config = config;
+    sandbox->slot = slot;
+    sandbox->host_uid = config->sandbox.uid_base + (uid_t)slot;
+    sandbox->cap_last = sandbox_read_cap_last();
+    sandbox_ensure_std_fds();
+
+    ret = sandbox_build_environment(sandbox);
+    if (ret == 0)
+        ret = sandbox_check_binds(sandbox);
+    if (ret < 0) {
+        sandbox_free(sandbox);
+        return ret;
+    }
+
+    ret = filter_new(&sandbox->filter);
+    if (ret < 0) {
+        sandbox_free(sandbox);
+        return ret;
+    }
+
+    ret = cg_system_new(config->sandbox.cgroup_parent, &sandbox->cgroups);
+    if (ret < 0) {
+        sandbox_free(sandbox);
+        return ret;
+    }
+
+    ret = sandbox_mount_private_run_dir(sandbox);
+    if (ret < 0) {
+        log_err("sandbox_run_dir_failed", "run_dir=%s errno=%d", config->sandbox.run_dir, -ret);
+        sandbox_free(sandbox);
+        return ret;
+    }
+
+    log_info("sandbox_ready", "host_uid=%u cgroup=%s seccomp_instructions=%u binds=%zu",
+             (unsigned)sandbox->host_uid, cg_mode_name(cg_system_mode(sandbox->cgroups)),
+             (unsigned)sandbox->filter->program.len, sandbox->bind_count);
+    *ret_sandbox = sandbox;
+    return 0;
+}
+
+void sandbox_free(struct sandbox *sandbox)
+{
+    if (!sandbox)
+        return;
+    sandbox_workspace_destroy(sandbox);
+    filter_free(sandbox->filter);
+    cg_system_free(sandbox->cgroups);
+    free(sandbox->binds);
+    for (size_t i = 0; i < sizeof(sandbox->envp) / sizeof(*sandbox->envp); i++)
+        free(sandbox->envp[i]);
+    free(sandbox);
+}
+
+int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out)
+{
+    const char *mode = cg_mode_name(cg_system_mode(sandbox->cgroups));
+    bool v2 = cg_system_mode(sandbox->cgroups) == CG_MODE_V2;
+    int ret = 0;
+
+    ret |= enforcement_list_set(out, "namespaces", "user,pid,mount,net,ipc,uts,cgroup");
+    ret |= enforcement_list_set(out, "memory", "%s %s, swap included", mode,
+                                v2 ? "memory.max + memory.swap.max=0" : "memory.limit_in_bytes"
+                                                                        " + memory.memsw");
+    ret |= enforcement_list_set(out, "pids", "%s pids.max", mode);
+    ret |= enforcement_list_set(out, "cpu", "%s %s at %" PRIu64 "%% of one CPU; cpu_ms from the "
+                                "cgroup's usage, polled every %d ms; RLIMIT_CPU per process", mode,
+                                v2 ? "cpu.max" : "cpu.cfs_quota_us",
+                                sandbox->config->sandbox.cpu_quota_pct, CPU_POLL_INTERVAL_MS);
+    ret |= enforcement_list_set(out, "wall", "worker timer; SIGKILL to the job's pid namespace");
+    ret |= enforcement_list_set(out, "output", "pipes, capped per stream");
+    ret |= enforcement_list_set(out, "disk", "tmpfs size and nr_inodes on /work; RLIMIT_FSIZE");
+    ret |= enforcement_list_set(out, "filesystem", "pivot_root onto a read-only tmpfs with "
+                                "read-only binds; fresh /proc; minimal /dev; private /tmp");
+    ret |= enforcement_list_set(out, "network", "empty network namespace; only AF_UNIX sockets");
+    ret |= enforcement_list_set(out, "user", "uid %u in a user namespace = host uid %u; no "
+                                "capabilities; no_new_privs", sandbox->config->sandbox.inner_uid,
+                                (unsigned)sandbox->host_uid);
+    ret |= enforcement_list_set(out, "seccomp", "libseccomp deny list: %zu refused with an error, "
+                                "%zu kill the job, namespace clone flags refused, clone3 ENOSYS, "
+                                "foreign ABIs kill the job", sandbox->filter->refused_count,
+                                sandbox->filter->killing_count);
+    return ret < 0 ? -ENOMEM : 0;
+}
+
+/* ---- Workspace ---- */
+
+/* Opens (creating when needed) each directory of a relative path below dir_fd, never
+ * following a link, and returns the parent's fd and the last component's name. */
+static int workspace_open_parent(int dir_fd, char *path, uid_t uid, char **ret_name)
+{
+    _cleanup_close_ int current = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+    char *name = path;
+
+    if (current < 0)
+        return -errno;
+    for (char *slash = strchr(name, '/'); slash; slash = strchr(name, '/')) {
+        int next;
+
+        *slash = '\0';
+        if (mkdirat(current, name, 0755) == 0) {
+            if (fchownat(current, name, uid, uid, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        } else if (errno != EEXIST) {
+            return -errno;
+        }
+        next = openat(current, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            return -errno;
+        close(current);
+        current = next;
+        name = slash + 1;
+    }
+    *ret_name = name;
+    return TAKE_FD(current);
+}
+
+static int workspace_write_file(int dir_fd, const struct job_file *file, uid_t uid)
+{
+    _cleanup_free_ char *path = strdup(file->path);
+    _cleanup_close_ int parent_fd = -1;
+    _cleanup_close_ int fd = -1;
+    char *name;
+    size_t done = 0;
+
+    if (!path)
+        return -ENOMEM;
+    parent_fd = workspace_open_parent(dir_fd, path, uid, &name);
+    if (parent_fd < 0)
+        return parent_fd;
+
+    fd = openat(parent_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    while (done < file->size) {
+        ssize_t n = write(fd, file->data + done, file->size - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        done += (size_t)n;
+    }
+    return fchown(fd, uid, uid) < 0 ? -errno : 0;
+}
+
+int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job)
+{
+    _cleanup_close_ int dir_fd = -1;
+    char options[256];
+    int ret;
+
+    sandbox_workspace_destroy(sandbox);
+
+    snprintf(options, sizeof(options), "size=%" PRIu64 "m,nr_inodes=%" PRIu64
+             ",mode=0700,uid=%u,gid=%u", job->limits.disk_mb, sandbox->config->sandbox.inodes,
+             (unsigned)sandbox->host_uid, (unsigned)sandbox->host_uid);
+    if (mount("ccx-work", sandbox->work_dir, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
+        return -errno;
+    sandbox->workspace_mounted = true;
+
+    dir_fd = open(sandbox->work_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir_fd < 0)
+        return -errno;
+
+    /* No job code has run yet, and every step refuses links: nothing here can be steered
+     * out of the workspace. */
+    for (size_t i = 0; i < job->file_count; i++) {
+        ret = workspace_write_file(dir_fd, &job->files[i], sandbox->host_uid);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+void sandbox_workspace_destroy(struct sandbox *sandbox)
+{
+    if (!sandbox->workspace_mounted)
+        return;
+    if (umount2(sandbox->work_dir, MNT_DETACH) < 0)
+        log_warn("workspace_umount_failed", "path=%s errno=%d", sandbox->work_dir, errno);
+    sandbox->workspace_mounted = false;
+}
+
+/* ---- Running a step ---- */
+
+static int stdin_memfd(const uint8_t *data, size_t size)
+{
+    _cleanup_close_ int fd = memfd_create("ccx-stdin", MFD_CLOEXEC);
+    size_t done = 0;
+
+    if (fd < 0)
+        return -errno;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        done += (size_t)n;
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return -errno;
+    return TAKE_FD(fd);
+}
+
+static int write_id_map(pid_t pid, const char *file, uid_t inner, uid_t outer)
+{
+    char path[64];
+    char line[64];
+    _cleanup_close_ int fd = -1;
+    int len;
+
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    len = snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)inner, (unsigned)outer);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    return write(fd, line, len) == len ? 0 : -errno;
+}
+
+/* Talks the child through its set-up until it execs (end of file on the sync socket) or
+ * fails. Returns 0 once exec happened, -errno (and the stage) otherwise. */
+static int sandbox_guide_child(struct sandbox *sandbox, pid_t pid, int sync_fd, uint64_t deadline,
+                               enum setup_stage *ret_stage)
+{
+    const uid_t inner = sandbox->config->sandbox.inner_uid;
+
+    *ret_stage = STAGE_WAIT_PARENT;
+    if (write(sync_fd, "g", 1) != 1)
+        return -errno;
+
+    for (;;) {
+        struct child_message message;
+        struct pollfd pfd = {.fd = sync_fd, .events = POLLIN};
+        uint64_t now = now_ms();
+        ssize_t n;
+
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+            return -errno;
+        if (!pfd.revents)
+            continue;
+
+        n = recv(sync_fd, &message, sizeof(message), 0);
+        if (n == 0)
+            return 0;
+        if (n != (ssize_t)sizeof(message))
+            return n < 0 ? -errno : -EPROTO;
+
+        if (message.kind == CHILD_FAILED) {
+            *ret_stage = message.stage >= 0 && message.stage < STAGE_COUNT ? message.stage
+                                                                          : STAGE_EXEC;
+            return message.error > 0 ? -message.error : -EIO;
+        }
+
+        *ret_stage = STAGE_WAIT_ID_MAPS;
+        int ret = write_id_map(pid, "uid_map", inner, sandbox->host_uid);
+
+        if (ret == 0)
+            ret = write_id_map(pid, "gid_map", inner, sandbox->host_uid);
+        if (ret < 0)
+            return ret;
+        if (write(sync_fd, "g", 1) != 1)
+            return -errno;
+    }
+}
+
+/* Reads what is there; keeps the first `cap` bytes and counts the rest as dropped. */
+static int output_read(struct output_buffer *out, uint64_t cap, uint8_t *chunk)
+{
+    ssize_t n = read(out->fd, chunk, READ_CHUNK_BYTES);
+
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+    if (n == 0) {
+        out->eof = true;
+        return 0;
+    }
+
+    size_t room = out->size < cap ? (size_t)(cap - out->size) : 0;
+    size_t keep = (size_t)n < room ? (size_t)n : room;
+
+    if (keep > 0) {
+        uint8_t *grown = realloc(out->data, out->size + keep);
+
+        if (!grown)
+            return -ENOMEM;
+        memcpy(grown + out->size, chunk, keep);
+        out->data = grown;
+        out->size += keep;
+    }
+    out->dropped += (uint64_t)n - keep;
+    return 0;
+}
+
+struct run_state {
+    pid_t pid;
+    int pidfd;
+    bool exited;
+    enum kill_reason kill_reason;
+    const char *output_stream; /* the stream that went over its cap */
+    uint64_t started_ms;
+    uint64_t exited_ms;
+    struct output_buffer out[2];
+};
+
+static void run_kill(struct run_state *state, enum kill_reason reason)
+{
+    if (state->kill_reason == KILL_NONE)
+        state->kill_reason = reason;
+    /* The job's init: when it dies, the kernel kills everything else in its namespace. */
+    kill(state->pid, SIGKILL);
+}
+
+/* Collects output and watches the limits until the job's init is gone and its pipes are
+ * closed. */
+static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
+                             const struct limits *limits, struct run_state *state)
+{
+    static const char *const stream_names[2] = {"stdout", "stderr"};
+    _cleanup_free_ uint8_t *chunk = malloc(READ_CHUNK_BYTES);
+    uint64_t deadline = state->started_ms + limits->wall_ms;
+    uint64_t cpu_limit_ns = limits->cpu_ms * 1000000;
+
+    if (!chunk)
+        return -ENOMEM;
+
+    while (!state->exited || !state->out[0].eof || !state->out[1].eof) {
+        struct pollfd pfds[3];
+        uint64_t now = now_ms();
+        int wait_ms = CPU_POLL_INTERVAL_MS;
+        nfds_t count = 0;
+        int ret;
+
+        if (state->exited && now > state->exited_ms + DRAIN_GRACE_MS)
+            break;
+        if (!state->exited && now >= deadline)
+            run_kill(state, KILL_TIMEOUT);
+        if (!state->exited && deadline > now && deadline - now < (uint64_t)wait_ms)
+            wait_ms = (int)(deadline - now);
+
+        for (int i = 0; i < 2; i++) {
+            if (!state->out[i].eof)
+                pfds[count++] = (struct pollfd){.fd = state->out[i].fd, .events = POLLIN};
+        }
+        if (!state->exited)
+            pfds[count++] = (struct pollfd){.fd = state->pidfd, .events = POLLIN};
+
+        ret = poll(pfds, count, wait_ms);
+        if (ret < 0 && errno != EINTR)
+            return -errno;
+
+        for (nfds_t p = 0; p < count; p++) {
+            if (!pfds[p].revents)
+                continue;
+            if (pfds[p].fd == state->pidfd) {
+                state->exited = true;
+                state->exited_ms = now_ms();
+                continue;
+            }
+            int i = pfds[p].fd == state->out[0].fd ? 0 : 1;
+
+            ret = output_read(&state->out[i], limits->output_bytes, chunk);
+            if (ret < 0)
+                return ret;
+            if (state->out[i].dropped > 0 && !state->exited && state->kill_reason == KILL_NONE) {
+                state->output_stream = stream_names[i];
+                run_kill(state, KILL_OUTPUT);
+            }
+        }
+
+        if (!state->exited && state->kill_reason == KILL_NONE) {
+            uint64_t usage_ns = 0;
+
+            if (cg_job_cpu_usage_ns(cgroup, &usage_ns) == 0 && usage_ns >= cpu_limit_ns)
+                run_kill(state, KILL_CPU);
+        }
+    }
+    return 0;
+}
+
+/* Decides the step's status from how it ended and what the cgroup saw. A limit is named
+ * only when the job did not succeed in spite of it; the event is recorded either way. */
+static void classify(const struct run_state *state, const siginfo_t *info,
+                     const struct cg_stats *stats, const struct limits *limits,
+                     struct step_outcome *outcome, struct event_list *events)
+{
+    bool exited = info->si_code == CLD_EXITED;
+    bool ok = exited && info->si_status == 0 && state->kill_reason == KILL_NONE;
+
+    outcome->exit_code = exited ? info->si_status : -1;
+    outcome->signal = exited ? 0 : info->si_status;
+
+    if (stats->oom_kills > 0)
+        event_list_add(events, "memory_limit", "memory_mb=%" PRIu64 " oom_kills=%" PRIu64,
+                       limits->memory_mb, stats->oom_kills);
+    if (stats->pids_refused > 0)
+        event_list_add(events, "pids_limit", "pids=%" PRIu64 " refused_forks=%" PRIu64,
+                       limits->pids, stats->pids_refused);
+    if (state->kill_reason == KILL_TIMEOUT)
+        event_list_add(events, "timeout", "wall_ms=%" PRIu64, limits->wall_ms);
+    if (state->kill_reason == KILL_CPU || (!exited && info->si_status == SIGXCPU))
+        event_list_add(events, "cpu_limit", "cpu_ms=%" PRIu64 " used_ms=%" PRIu64, limits->cpu_ms,
+                       stats->cpu_usage_ns / 1000000);
+    if (state->kill_reason == KILL_OUTPUT)
+        event_list_add(events, "output_limit", "stream=%s output_bytes=%" PRIu64,
+                       state->output_stream, limits->output_bytes);
+    if (!exited && info->si_status == SIGSYS)
+        event_list_add(events, "seccomp_kill", "signal=SIGSYS");
+
+    if (ok)
+        outcome->status = JOB_STATUS_OK;
+    else if (stats->oom_kills > 0)
+        outcome->status = JOB_STATUS_MEMORY_LIMIT;
+    else if (stats->pids_refused > 0)
+        outcome->status = JOB_STATUS_PIDS_LIMIT;
+    else if (state->kill_reason == KILL_OUTPUT)
+        outcome->status = JOB_STATUS_OUTPUT_LIMIT;
+    else if (state->kill_reason == KILL_CPU || (!exited && info->si_status == SIGXCPU))
+        outcome->status = JOB_STATUS_CPU_LIMIT;
+    else if (state->kill_reason == KILL_TIMEOUT)
+        outcome->status = JOB_STATUS_TIMEOUT;
+    else if (!exited && info->si_status == SIGSYS)
+        outcome->status = JOB_STATUS_POLICY_VIOLATION;
+    else if (!exited)
+        outcome->status = JOB_STATUS_SIGNALED;
+    else
+        outcome->status = JOB_STATUS_ERROR_EXIT;
+}
+
+/* Kills and reaps a child whose set-up failed. */
+static void reap_failed_child(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+static void close_pair(int fds[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
+                struct step_outcome *ret_outcome, struct event_list *events)
+{
+    const struct limits *limits = step->limits;
+    struct child_context ctx = {.sandbox = sandbox, .limits = limits};
+    struct run_state state = {.pidfd = -1, .out = {{.fd = -1}, {.fd = -1}}};
+    struct cg_job *cgroup = NULL;
+    int sync_pair[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    _cleanup_close_ int stdin_fd = -1;
+    enum setup_stage stage = STAGE_WAIT_PARENT;
+    struct cg_stats stats = {0};
+    siginfo_t info = {0};
+    char cgroup_name[64];
+    int ret;
+
+    memset(ret_outcome, 0, sizeof(*ret_outcome));
+    snprintf(cgroup_name, sizeof(cgroup_name), "w%d-%" PRIu64, (int)getpid(),
+             ++sandbox->step_seq);
+    snprintf(ctx.tmp_options, sizeof(ctx.tmp_options),
+             "mode=1777,size=%" PRIu64 "m,nr_inodes=%" PRIu64, sandbox->config->sandbox.tmp_mb,
+             sandbox->config->sandbox.inodes);
+    memcpy(ctx.shm_options, ctx.tmp_options, sizeof(ctx.shm_options));
+    ctx.argv = (char *const *)step->argv;
+
+    ret = cg_job_create(sandbox->cgroups, cgroup_name, limits,
+                        sandbox->config->sandbox.cpu_quota_pct, &cgroup);
+    if (ret < 0) {
+        log_err("cgroup_create_failed", "cgroup=%s errno=%d", cgroup_name, -ret);
+        return ret;
+    }
+
+    stdin_fd = stdin_memfd(step->stdin_data, step->stdin_size);
+    if (stdin_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) {
+        ret = stdin_fd < 0 ? stdin_fd : -errno;
+        goto out_close;
+    }
+    ctx.sync_fd = sync_pair[1];
+    ctx.stdin_fd = stdin_fd;
+    ctx.stdout_fd = out_pipe[1];
+    ctx.stderr_fd = err_pipe[1];
+
+    state.started_ms = now_ms();
+    state.pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
+                               CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD,
+                               NULL, &state.pidfd, NULL, 0);
+    if (state.pid < 0) {
+        ret = -errno;
+        log_err("sandbox_clone_failed", "errno=%d", errno);
+        goto out_close;
+    }
+    if (state.pid == 0)
+        child_main(&ctx);
+
+    close(sync_pair[1]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    sync_pair[1] = out_pipe[1] = err_pipe[1] = -1;
+
+    ret = cg_job_attach(cgroup, state.pid);
+    if (ret == 0)
+        ret = sandbox_guide_child(sandbox, state.pid, sync_pair[0],
+                                  state.started_ms + limits->wall_ms, &stage);
+    if (ret < 0) {
+        log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
+                  "stage=%s errno=%d", setup_stage_names[stage], -ret);
+        reap_failed_child(state.pid);
+        goto out_close;
+    }
+
+    state.out[0].fd = out_pipe[0];
+    state.out[1].fd = err_pipe[0];
+    ret = sandbox_supervise(sandbox, cgroup, limits, &state);
+    if (ret < 0)
+        run_kill(&state, KILL_NONE);
+
+    while (waitid(P_PID, state.pid, &info, WEXITED) < 0 && errno == EINTR)
+        ;
+    ret_outcome->wall_ms = (state.exited ? state.exited_ms : now_ms()) - state.started_ms;
+
+    if (ret == 0)
+        ret = cg_job_stats(cgroup, &stats);
+    if (ret == 0) {
+        ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
+        ret_outcome->memory_peak_kb = stats.memory_peak_bytes / 1024;
+        classify(&state, &info, &stats, limits, ret_outcome, events);
+        ret_outcome->stdout_data = TAKE_PTR(state.out[0].data);
+        ret_outcome->stdout_size = state.out[0].size;
+        ret_outcome->stdout_dropped = state.out[0].dropped;
+        ret_outcome->stderr_data = TAKE_PTR(state.out[1].data);
+        ret_outcome->stderr_size = state.out[1].size;
+        ret_outcome->stderr_dropped = state.out[1].dropped;
+    } else {
+        log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_supervise_failed",
+                  "errno=%d", -ret);
+    }
+
+out_close:
+    free(state.out[0].data);
+    free(state.out[1].data);
+    if (state.pidfd >= 0)
+        close(state.pidfd);
+    close_pair(sync_pair);
+    close_pair(out_pipe);
+    close_pair(err_pipe);
+    cg_job_destroy(cgroup);
+    return ret;
+}

@@ -1,0 +1,473 @@
+/* The sandbox and runner against the real kernel: namespaces, cgroups, seccomp. Needs root,
+ * as ccx-worker does. Each test runs real programs through runner_run, exactly as a job
+ * taken from Redis would be run, and checks the result. */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "common/config.h"
+#include "common/job.h"
+#include "common/result.h"
+#include "worker/runner.h"
+#include "worker/sandbox.h"
+
+static struct ccx_config *config;
+static struct sandbox *sandbox;
+
+static void setup(void)
+{
+    char err[512];
+    int ret;
+
+    if (geteuid() != 0)
+        cr_skip_test("the sandbox needs root, as ccx-worker does");
+    ret = config_load(CCX_SOURCE_DIR "/deploy/ccx.json", &config, err, sizeof(err));
+    cr_assert_eq(ret, 0, "config: %s", err);
+
+    /* A slot of its own per test process, so that parallel tests never share a uid. */
+    ret = sandbox_new(config, (int)(getpid() % 1000), &sandbox);
+    cr_assert_eq(ret, 0, "sandbox_new: %s", strerror(-ret));
+}
+
+/* Leaves no ccx cgroup behind: the parent goes when no other test still uses it. */
+static void teardown(void)
+{
+    static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", NULL};
+    char path[512];
+
+    sandbox_free(sandbox);
+    for (const char *const *c = controllers; config && *c; c++) {
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", *c, config->sandbox.cgroup_parent);
+        rmdir(path);
+    }
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", config ? config->sandbox.cgroup_parent : "");
+    if (config)
+        rmdir(path);
+    config_free(config);
+}
+
+struct job_spec {
+    const char *language;
+    const char *source;
+    const char *stdin_text;
+    const char *extra_file_path; /* one more file beside the entry, when set */
+    const char *extra_file_text;
+    const char *limit_names[4];
+    uint64_t limit_values[4];
+};
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* Encodes the spec as a client would, and decodes it with the real decoder. */
+static struct job *make_job(const struct job_spec *spec)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    struct job *job = NULL;
+    size_t limit_count = 0;
+    int ret;
+
+    while (limit_count < 4 && spec->limit_names[limit_count])
+        limit_count++;
+
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, spec->extra_file_path ? 6 : 5);
+    pack_str(&pk, "id");
+    pack_str(&pk, "test-job");
+    pack_str(&pk, "language");
+    pack_str(&pk, spec->language);
+    if (spec->extra_file_path) {
+        pack_str(&pk, "files");
+        msgpack_pack_map(&pk, 2);
+        pack_str(&pk, "main.x");
+        pack_str(&pk, spec->source);
+        pack_str(&pk, spec->extra_file_path);
+        pack_str(&pk, spec->extra_file_text);
+        pack_str(&pk, "main");
+        pack_str(&pk, "main.x");
+    } else {
+        pack_str(&pk, "source");
+        pack_str(&pk, spec->source);
+    }
+    pack_str(&pk, "stdin");
+    pack_str(&pk, spec->stdin_text ? spec->stdin_text : "");
+    pack_str(&pk, "limits");
+    msgpack_pack_map(&pk, limit_count);
+    for (size_t i = 0; i < limit_count; i++) {
+        pack_str(&pk, spec->limit_names[i]);
+        msgpack_pack_uint64(&pk, spec->limit_values[i]);
+    }
+
+    ret = job_decode(buf.data, buf.size, "1-1", config, &job);
+    msgpack_sbuffer_destroy(&buf);
+    cr_assert_eq(ret, 0);
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    return job;
+}
+
+static void run_spec(const struct job_spec *spec, struct result *result)
+{
+    struct job *job = make_job(spec);
+    int ret = runner_run(sandbox, config, job, result);
+
+    cr_assert_eq(ret, 0, "runner_run: %d", ret);
+    /* meta is borrowed from the job; these tests send none. */
+    result->meta = NULL;
+    job_free(job);
+}
+
+static char *stdout_text(const struct result *result)
+{
+    char *text = calloc(1, result->run.stdout_size + 1);
+
+    cr_assert_not_null(text);
+    memcpy(text, result->run.stdout_data, result->run.stdout_size);
+    return text;
+}
+
+static bool has_event(const struct result *result, const char *kind)
+{
+    for (size_t i = 0; i < result->events.count; i++) {
+        if (strcmp(result->events.items[i].kind, kind) == 0)
+            return true;
+    }
+    return false;
+}
+
+#define assert_status(result, expected)                                                           \
+    cr_assert_eq((result)->status, (expected), "status %s, expected %s; reason %s; stderr %.*s",  \
+                 job_status_name((result)->status), job_status_name(expected),                    \
+                 (result)->reason ? (result)->reason : "-", (int)(result)->run.stderr_size,        \
+                 (const char *)(result)->run.stderr_data)
+
+TestSuite(sandbox, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(sandbox, runs_python_hello)
+{
+    struct job_spec spec = {.language = "python", .source = "print('hello from python')"};
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "hello from python\n");
+    cr_assert_eq(result.run.exit_code, 0);
+    cr_assert_gt(result.run.memory_peak_kb, 0);
+    result_clear(&result);
+}
+
+Test(sandbox, runs_node_hello)
+{
+    struct job_spec spec = {.language = "node", .source = "console.log('hello from node')"};
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "hello from node\n");
+    result_clear(&result);
+}
+
+Test(sandbox, compiles_and_runs_c)
+{
+    struct job_spec spec = {
+        .language = "c",
+        .source = "#include <stdio.h>\nint main(void) { puts(\"hello from c\"); return 0; }\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert(result.has_compile);
+    cr_assert_eq(result.compile.status, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "hello from c\n");
+    result_clear(&result);
+}
+
+Test(sandbox, reports_compile_error_with_compiler_message)
+{
+    struct job_spec spec = {.language = "c", .source = "int main(void) { return nope; }\n"};
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_COMPILE_ERROR);
+    cr_assert_eq(result.compile.status, JOB_STATUS_COMPILE_ERROR);
+    cr_assert_not_null(memmem(result.compile.stderr_data, result.compile.stderr_size, "error:",
+                              6));
+    cr_assert_eq(result.run.stdout_size, 0, "the program must not have run");
+    result_clear(&result);
+}
+
+Test(sandbox, passes_stdin_and_nested_files)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import sys\nfrom pkg import util\nprint(util.double(sys.stdin.read().strip()))",
+        .stdin_text = "21\n",
+        .extra_file_path = "pkg/util.py",
+        .extra_file_text = "def double(x):\n    return int(x) * 2\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "42\n");
+    result_clear(&result);
+}
+
+Test(sandbox, job_is_unprivileged_pid_one_with_seccomp)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import os\n"
+                  "st = open('/proc/self/status').read().splitlines()\n"
+                  "f = dict(l.split(':\\t', 1) for l in st if ':\\t' in l)\n"
+                  "print(os.getpid(), os.getuid(), os.getgid(), os.getgroups(),\n"
+                  "      f['CapEff'].strip(), f['CapBnd'].strip(), f['NoNewPrivs'].strip(),\n"
+                  "      f['Seccomp'].strip())\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result),
+                     "1 1000 1000 [] 0000000000000000 0000000000000000 1 2\n");
+    result_clear(&result);
+}
+
+Test(sandbox, job_gets_only_standard_descriptors)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import os\nopen_fds = []\n"
+                  "for fd in range(3, 1024):\n"
+                  "    try:\n        os.fstat(fd)\n        open_fds.append(fd)\n"
+                  "    except OSError:\n        pass\n"
+                  "print(open_fds)\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "[]\n");
+    result_clear(&result);
+}
+
+Test(sandbox, host_files_and_names_are_out_of_reach)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import os, socket\n"
+                  "for p in ['/etc/shadow', '/root', '/home', '/var', '/run/ccx', '/sys']:\n"
+                  "    print(p, os.path.exists(p))\n"
+                  "print(socket.gethostname())\n"
+                  "print(sorted(os.listdir('/')))\n"
+                  "print(len([p for p in os.listdir('/proc') if p.isdigit()]))\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result),
+                     "/etc/shadow False\n/root False\n/home False\n/var False\n/run/ccx False\n"
+                     "/sys False\nccx\n"
+                     "['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', "
+                     "'work']\n1\n");
+    result_clear(&result);
+}
+
+Test(sandbox, root_and_usr_are_read_only_and_work_is_writable)
+{
+    struct job_spec spec = {
+        .language = "sh",
+        .source = "touch /usr/x 2>/dev/null && echo usr-writable\n"
+                  "touch /x 2>/dev/null && echo root-writable\n"
+                  "echo data > /work/out && cat /work/out\n"
+                  "echo tmp > /tmp/t && cat /tmp/t\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "data\ntmp\n");
+    result_clear(&result);
+}
+
+Test(sandbox, refuses_network_and_namespace_syscalls)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import ctypes, errno, os, socket\n"
+                  "try:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+                  "    print('inet allowed')\n"
+                  "except OSError as e:\n    print('inet', errno.errorcode[e.errno])\n"
+                  "libc = ctypes.CDLL(None, use_errno=True)\n"
+                  "for name, flag in [('user', 0x10000000), ('mount', 0x20000), "
+                  "('net', 0x40000000)]:\n"
+                  "    r = libc.unshare(flag)\n"
+                  "    print(name, r, errno.errorcode[ctypes.get_errno()])\n"
+                  "print('ptrace', libc.ptrace(16, 1, 0, 0), "
+                  "errno.errorcode[ctypes.get_errno()])\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "inet EAFNOSUPPORT\nuser -1 EPERM\nmount -1 EPERM\n"
+                                           "net -1 EPERM\nptrace -1 EPERM\n");
+    result_clear(&result);
+}
+
+Test(sandbox, kills_job_on_kernel_module_load)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import ctypes\nlibc = ctypes.CDLL(None)\n"
+                  "libc.syscall(175, 0, 0, 0)\nprint('survived')\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_POLICY_VIOLATION);
+    cr_assert(has_event(&result, "seccomp_kill"));
+    cr_assert_eq(result.run.stdout_size, 0);
+    result_clear(&result);
+}
+
+Test(sandbox, stops_endless_loop_at_wall_limit)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "while True:\n    pass\n",
+        .limit_names = {"wall_ms"},
+        .limit_values = {700},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_TIMEOUT);
+    cr_assert(has_event(&result, "timeout"));
+    cr_assert_geq(result.run.wall_ms, 700);
+    cr_assert_eq(result.run.signal, 9);
+    result_clear(&result);
+}
+
+Test(sandbox, stops_cpu_burner_at_cpu_limit)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "while True:\n    pass\n",
+        .limit_names = {"cpu_ms", "wall_ms"},
+        .limit_values = {400, 20000},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_CPU_LIMIT);
+    cr_assert(has_event(&result, "cpu_limit"));
+    cr_assert_geq(result.run.cpu_ms, 400);
+    result_clear(&result);
+}
+
+Test(sandbox, kills_allocation_over_memory_limit)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "b = bytearray(1 << 30)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\n"
+                  "print('allocated')\n",
+        .limit_names = {"memory_mb"},
+        .limit_values = {128},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_MEMORY_LIMIT);
+    cr_assert(has_event(&result, "memory_limit"));
+    cr_assert_leq(result.run.memory_peak_kb, 129 * 1024);
+    result_clear(&result);
+}
+
+Test(sandbox, contains_fork_bomb_at_pids_limit)
+{
+    struct job_spec spec = {
+        .language = "sh",
+        .source = "bomb() { bomb | bomb & }; bomb\nsleep 5\n",
+        .limit_names = {"pids", "wall_ms"},
+        .limit_values = {24, 3000},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_PIDS_LIMIT);
+    cr_assert(has_event(&result, "pids_limit"));
+    result_clear(&result);
+}
+
+Test(sandbox, stops_output_flood_and_keeps_first_bytes)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import sys\nwhile True:\n    sys.stdout.write('0123456789' * 100)\n",
+        .limit_names = {"output_bytes"},
+        .limit_values = {65536},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OUTPUT_LIMIT);
+    cr_assert_eq(result.run.stdout_size, 65536);
+    cr_assert_gt(result.run.stdout_dropped, 0);
+    cr_assert_eq(memcmp(result.run.stdout_data, "0123456789012", 13), 0);
+    cr_assert(has_event(&result, "output_limit"));
+    result_clear(&result);
+}
+
+/* Counts processes running as the host uid of this test's slot. */
+static int processes_of_uid(uid_t uid)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *entry;
+    int count = 0;
+
+    cr_assert_not_null(proc);
+    while ((entry = readdir(proc))) {
+        char path[300];
+        struct stat st;
+
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s", entry->d_name);
+        if (stat(path, &st) == 0 && st.st_uid == uid)
+            count++;
+    }
+    closedir(proc);
+    return count;
+}
+
+Test(sandbox, nothing_outlives_its_job)
+{
+    struct job_spec spec = {
+        .language = "sh",
+        .source = "(setsid sleep 300 &) ; (sleep 300 &) ; nohup sleep 300 >/dev/null 2>&1 &\n"
+                  "echo started\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "started\n");
+    cr_assert_lt(result.run.wall_ms, 5000);
+    cr_assert_eq(processes_of_uid(config->sandbox.uid_base + (uid_t)(getpid() % 1000)), 0);
+    result_clear(&result);
+}
