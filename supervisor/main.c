@@ -1,1 +1,578 @@
-/* placeholder: being written */
+/* ccx-supervisor: prepares the host (run directory, leftovers of crashed runs in the ccx
+ * cgroup subtree), keeps a pool of ccx-worker processes alive and stops them in order on
+ * SIGTERM or SIGINT. It takes no jobs itself; besides one PING at start-up it does not talk
+ * to Redis. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <linux/magic.h>
+
+#include "common/cleanup.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/redis_conn.h"
+#include "supervisor/pool.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define REDIS_PING_TIMEOUT_MS 2000
+#define MAX_WORKERS 1024
+
+/* How deep the sweep descends below the ccx parent. Workers create one level (w<pid>-<seq>);
+ * the margin covers cgroups a job's own tools might nest inside. */
+#define SWEEP_MAX_DEPTH 4
+
+/* The v1 controllers under which workers create their cgroups. cpu and cpuacct are often
+ * the same mount; sweeping it twice is harmless. */
+static const char *const cg_v1_controllers[] = { "memory", "pids", "cpu", "cpuacct" };
+#define CG_V1_CONTROLLER_COUNT (sizeof(cg_v1_controllers) / sizeof(cg_v1_controllers[0]))
+
+struct options {
+    const char *redis_url;
+    const char *config_path;
+    const char *worker_bin;
+    int workers;
+};
+
+struct supervisor {
+    struct ev_loop *loop;
+    struct ccx_config *config;
+    struct pool *pool;
+    int run_dir_fd;         /* holds a shared flock on run_dir while we run */
+    bool cgroup_v2;
+    bool stopping;
+    ev_signal sigterm;
+    ev_signal sigint;
+    ev_timer grace;
+};
+
+static const char usage_text[] =
+    "usage: ccx-supervisor [--redis URL] [--workers N] [--config PATH] [--worker-bin PATH]\n"
+    "\n"
+    "Runs N ccx-worker processes (default: one per CPU) in the foreground and restarts the\n"
+    "ones that die. SIGTERM or SIGINT stops them; a second one kills them at once.\n"
+    "\n"
+    "  --redis URL        Redis for the workers (default: $CCX_REDIS_URL, else the config's)\n"
+    "  --workers N        number of workers, 1 to 1024\n"
+    "  --config PATH      config file (default: $CCX_CONFIG, else the built-in path)\n"
+    "  --worker-bin PATH  worker executable (default: ccx-worker beside this program)\n";
+
+__attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ccx-supervisor: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    exit(2);
+}
+
+static int parse_workers(const char *text)
+{
+    char *end;
+    long value;
+
+    errno = 0;
+    value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < 1 || value > MAX_WORKERS)
+        return -EINVAL;
+    return (int)value;
+}
+
+static void parse_options(int argc, char **argv, struct options *ret)
+{
+    static const struct option long_options[] = {
+        { "redis", required_argument, NULL, 'r' },
+        { "workers", required_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' },
+        { "worker-bin", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+
+    *ret = (struct options){ .workers = (int)sysconf(_SC_NPROCESSORS_ONLN) };
+    if (ret->workers < 1)
+        ret->workers = 1;
+
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'r':
+            ret->redis_url = optarg;
+            break;
+        case 'n':
+            ret->workers = parse_workers(optarg);
+            if (ret->workers < 0)
+                die_usage("--workers: expected a number from 1 to %d, got '%s'", MAX_WORKERS,
+                          optarg);
+            break;
+        case 'c':
+            ret->config_path = optarg;
+            break;
+        case 'w':
+            ret->worker_bin = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(0);
+        default:
+            fputs(usage_text, stderr);
+            exit(2);
+        }
+    }
+
+    if (optind < argc)
+        die_usage("unexpected argument '%s'", argv[optind]);
+}
+
+/* ccx-worker in the directory of our own executable, in a new string. */
+static char *default_worker_bin(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *path;
+
+    if (n < 0)
+        return NULL;
+    self[n] = '\0';
+
+    if (asprintf(&path, "%s/ccx-worker", dirname(self)) < 0)
+        return NULL;
+    return path;
+}
+
+/* The URL with its password replaced by ***, for logs. */
+static const char *url_redacted(const char *url, char *buf, size_t size)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *at = scheme_end ? strchr(scheme_end + 3, '@') : NULL;
+
+    if (!at) {
+        snprintf(buf, size, "%s", url);
+        return buf;
+    }
+
+    snprintf(buf, size, "%.*s***%s", (int)(scheme_end + 3 - url), url, at);
+    return buf;
+}
+
+static void redis_ping(const char *url)
+{
+    char shown[512];
+    redisContext *context = NULL;
+    redisReply *reply;
+    int r;
+
+    url_redacted(url, shown, sizeof(shown));
+    r = redis_connect(url, REDIS_PING_TIMEOUT_MS, &context);
+    if (r < 0) {
+        log_warn("redis_unreachable", "redis=%s errno=%d action=workers_retry", shown, -r);
+        return;
+    }
+
+    reply = redisCommand(context, "PING");
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        log_warn("redis_unreachable", "redis=%s errno=%d action=workers_retry", shown,
+                 reply ? EPROTO : -redis_error_to_errno(context));
+    else
+        log_info("redis_ok", "redis=%s", shown);
+
+    if (reply)
+        freeReplyObject(reply);
+    redisFree(context);
+}
+
+/* The cgroup_parent of the config is joined to /sys/fs/cgroup paths: it must stay a plain
+ * relative path so that nothing outside the ccx subtree is ever touched. */
+static bool cgroup_parent_safe(const char *parent)
+{
+    const char *part = parent;
+
+    if (!parent || parent[0] == '\0' || parent[0] == '/')
+        return false;
+
+    while (*part) {
+        size_t len = strcspn(part, "/");
+
+        if (len == 0 || (len == 1 && part[0] == '.') || (len == 2 && !strncmp(part, "..", 2)))
+            return false;
+        part += len;
+        if (*part == '/')
+            part++;
+    }
+    return true;
+}
+
+/* The directories that hold the ccx cgroups: one on v2, one per controller on v1. Writes
+ * up to CG_V1_CONTROLLER_COUNT paths and returns how many. */
+static size_t cgroup_parent_dirs(const struct supervisor *sup,
+                                 char dirs[CG_V1_CONTROLLER_COUNT][PATH_MAX])
+{
+    const char *parent = sup->config->sandbox.cgroup_parent;
+
+    if (sup->cgroup_v2) {
+        snprintf(dirs[0], PATH_MAX, CGROUP_ROOT "/%s", parent);
+        return 1;
+    }
+
+    for (size_t i = 0; i < CG_V1_CONTROLLER_COUNT; i++)
+        snprintf(dirs[i], PATH_MAX, CGROUP_ROOT "/%s/%s", cg_v1_controllers[i], parent);
+    return CG_V1_CONTROLLER_COUNT;
+}
+
+static void cgroup_detect(struct supervisor *sup)
+{
+    struct statfs fs;
+    struct stat st;
+    bool memory, unified;
+
+    if (statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
+        sup->cgroup_v2 = true;
+        log_info("cgroup_mode", "mode=v2 hierarchy=unified");
+        return;
+    }
+
+    memory = stat(CGROUP_ROOT "/memory", &st) == 0 && S_ISDIR(st.st_mode);
+    unified = stat(CGROUP_ROOT "/unified", &st) == 0 && S_ISDIR(st.st_mode);
+    log_info("cgroup_mode", "mode=v1 hierarchy=%s memory_controller=%s",
+             unified ? "hybrid" : "legacy", memory ? "yes" : "no");
+}
+
+/* True when a cgroup named after a worker (w<pid>-...) belongs to a process that still runs:
+ * its worker may be between jobs, with the cgroup empty but in use. */
+static bool cgroup_owner_alive(const char *name)
+{
+    char *end;
+    long pid;
+
+    if (name[0] != 'w')
+        return false;
+
+    pid = strtol(name + 1, &end, 10);
+    if (end == name + 1 || pid <= 0 || (*end != '-' && *end != '\0'))
+        return false;
+
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* Removes the cgroup dir_fd/name and its child cgroups, depth first. The kernel refuses to
+ * rmdir a cgroup that still has processes (EBUSY), which is what keeps a live job's cgroup
+ * in place. Returns 0 or -errno of the first failure. */
+static int cgroup_remove_tree(int dir_fd, const char *name, int depth)
+{
+    _cleanup_close_ int fd = -1;
+    DIR *dir;
+    struct dirent *entry;
+    int r = 0;
+
+    fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+
+    dir = fdopendir(TAKE_FD(fd));
+    if (!dir)
+        return -errno;
+
+    while (depth < SWEEP_MAX_DEPTH && (entry = readdir(dir))) {
+        int sub;
+
+        if (entry->d_type != DT_DIR || !strcmp(entry->d_name, ".") ||
+            !strcmp(entry->d_name, ".."))
+            continue;
+        sub = cgroup_remove_tree(dirfd(dir), entry->d_name, depth + 1);
+        if (sub < 0 && r == 0)
+            r = sub;
+    }
+    closedir(dir);
+
+    if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+        r = -errno;
+    return r;
+}
+
+/* Removes the worker cgroups under parent_dir whose processes are gone: leftovers of a
+ * supervisor or worker that crashed. Touches nothing outside parent_dir. */
+static void cgroup_sweep_dir(const char *parent_dir)
+{
+    _cleanup_close_ int fd = -1;
+    DIR *dir;
+    struct dirent *entry;
+
+    fd = open(parent_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            log_warn("cgroup_sweep_failed", "path=%s errno=%d", parent_dir, errno);
+        return;
+    }
+
+    dir = fdopendir(TAKE_FD(fd));
+    if (!dir)
+        return;
+
+    while ((entry = readdir(dir))) {
+        const char *name = entry->d_name;
+        int r;
+
+        if (entry->d_type != DT_DIR || !strcmp(name, ".") || !strcmp(name, ".."))
+            continue;
+
+        if (cgroup_owner_alive(name)) {
+            log_debug("cgroup_kept", "path=%s/%s reason=owner_alive", parent_dir, name);
+            continue;
+        }
+
+        r = cgroup_remove_tree(dirfd(dir), name, 1);
+        if (r < 0)
+            log_warn("cgroup_sweep_failed", "path=%s/%s errno=%d", parent_dir, name, -r);
+        else
+            log_info("cgroup_swept", "path=%s/%s", parent_dir, name);
+    }
+    closedir(dir);
+}
+
+static void cgroup_sweep(const struct supervisor *sup)
+{
+    char dirs[CG_V1_CONTROLLER_COUNT][PATH_MAX];
+    size_t count = cgroup_parent_dirs(sup, dirs);
+
+    for (size_t i = 0; i < count; i++)
+        cgroup_sweep_dir(dirs[i]);
+}
+
+/* Removes the ccx parent cgroups once nothing is left below them. */
+static void cgroup_remove_parents(const struct supervisor *sup)
+{
+    char dirs[CG_V1_CONTROLLER_COUNT][PATH_MAX];
+    size_t count = cgroup_parent_dirs(sup, dirs);
+
+    for (size_t i = 0; i < count; i++) {
+        if (rmdir(dirs[i]) == 0)
+            log_debug("cgroup_removed", "path=%s", dirs[i]);
+        else if (errno != ENOENT)
+            log_warn("cgroup_parent_kept", "path=%s errno=%d", dirs[i], errno);
+    }
+}
+
+/* The run directory: workers mount their private tmpfs over it in their own mount
+ * namespace, so on the host it stays an empty directory that only root may enter.
+ * Returns an O_CLOEXEC descriptor of it holding a shared flock, or -errno. Every supervisor
+ * on the host holds that lock while it runs; see supervisor_cleanup_host. */
+static int run_dir_open_shared(const char *path)
+{
+    _cleanup_close_ int fd = -1;
+
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return -errno;
+
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+
+    if (fchmod(fd, 0700) < 0 || flock(fd, LOCK_SH) < 0)
+        return -errno;
+    return TAKE_FD(fd);
+}
+
+static void on_all_reaped(struct pool *pool, void *data)
+{
+    struct supervisor *sup = data;
+
+    ev_break(sup->loop, EVBREAK_ALL);
+}
+
+static void on_grace_over(struct ev_loop *loop, ev_timer *watcher, int revents)
+{
+    struct supervisor *sup = watcher->data;
+
+    log_warn("shutdown_grace_expired", "grace_s=%llu workers_left=%d",
+             (unsigned long long)sup->config->shutdown_grace_s, pool_live_count(sup->pool));
+    pool_kill(sup->pool);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *watcher, int revents)
+{
+    struct supervisor *sup = watcher->data;
+
+    /* A second signal during the grace period: the operator does not want to wait. */
+    if (sup->stopping) {
+        log_warn("supervisor_stopping_now", "signal=%d workers_left=%d", watcher->signum,
+                 pool_live_count(sup->pool));
+        ev_timer_stop(loop, &sup->grace);
+        pool_kill(sup->pool);
+        return;
+    }
+
+    sup->stopping = true;
+    log_info("supervisor_stopping", "signal=%d grace_s=%llu", watcher->signum,
+             (unsigned long long)sup->config->shutdown_grace_s);
+
+    if (pool_stop(sup->pool) == 0) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+
+    ev_timer_set(&sup->grace, (ev_tstamp)sup->config->shutdown_grace_s, 0.0);
+    ev_timer_start(loop, &sup->grace);
+}
+
+static void supervisor_prepare_host(struct supervisor *sup)
+{
+    const char *run_dir = sup->config->sandbox.run_dir;
+    char quoted[LOG_QUOTE_SIZE];
+    int r;
+
+    if (!cgroup_parent_safe(sup->config->sandbox.cgroup_parent)) {
+        fprintf(stderr, "ccx-supervisor: sandbox.cgroup_parent must be a relative name "
+                        "without '.' or '..' parts, got %s\n",
+                log_quote(quoted, sup->config->sandbox.cgroup_parent));
+        exit(2);
+    }
+
+    r = run_dir_open_shared(run_dir);
+    if (r < 0) {
+        fprintf(stderr, "ccx-supervisor: cannot create run_dir %s: %s\n", run_dir,
+                strerror(-r));
+        exit(1);
+    }
+    sup->run_dir_fd = r;
+
+    cgroup_detect(sup);
+    cgroup_sweep(sup);
+}
+
+/* Removes what the supervisor set up, unless another supervisor still runs on the same
+ * run_dir: removing a directory detaches the mounts over it in every other mount namespace,
+ * so an rmdir here would pull the private tmpfs from under that supervisor's workers. */
+static void supervisor_cleanup_host(struct supervisor *sup)
+{
+    _cleanup_close_ int run_dir_fd = TAKE_FD(sup->run_dir_fd);
+    const char *run_dir = sup->config->sandbox.run_dir;
+
+    if (flock(run_dir_fd, LOCK_EX | LOCK_NB) < 0) {
+        log_info("host_cleanup_skipped", "reason=run_dir_in_use path=%s", run_dir);
+        return;
+    }
+
+    cgroup_sweep(sup);
+    cgroup_remove_parents(sup);
+
+    if (rmdir(run_dir) < 0 && errno != ENOENT)
+        log_warn("run_dir_kept", "path=%s errno=%d", run_dir, errno);
+}
+
+static void supervisor_run(struct supervisor *sup, const struct options *options,
+                           const char *redis_url)
+{
+    struct pool_options pool_options = {
+        .worker_bin = options->worker_bin,
+        .redis_url = redis_url,
+        .config_path = options->config_path,
+        .worker_count = options->workers,
+        .on_empty = on_all_reaped,
+        .data = sup,
+    };
+    int r;
+
+    sup->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!sup->loop) {
+        fputs("ccx-supervisor: cannot initialise the event loop\n", stderr);
+        exit(1);
+    }
+
+    ev_signal_init(&sup->sigterm, on_stop_signal, SIGTERM);
+    sup->sigterm.data = sup;
+    ev_signal_start(sup->loop, &sup->sigterm);
+    ev_signal_init(&sup->sigint, on_stop_signal, SIGINT);
+    sup->sigint.data = sup;
+    ev_signal_start(sup->loop, &sup->sigint);
+    ev_timer_init(&sup->grace, on_grace_over, 0.0, 0.0);
+    sup->grace.data = sup;
+
+    r = pool_new(sup->loop, &pool_options, &sup->pool);
+    if (r < 0) {
+        fprintf(stderr, "ccx-supervisor: cannot create the pool: %s\n", strerror(-r));
+        exit(1);
+    }
+
+    r = pool_start(sup->pool);
+    if (r < 0)
+        log_err("pool_start_failed", "errno=%d action=retry", -r);
+
+    ev_run(sup->loop, 0);
+
+    ev_timer_stop(sup->loop, &sup->grace);
+    ev_signal_stop(sup->loop, &sup->sigterm);
+    ev_signal_stop(sup->loop, &sup->sigint);
+    pool_free(sup->pool);
+    sup->pool = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct supervisor sup = { .run_dir_fd = -1 };
+    struct options options;
+    _cleanup_free_ char *worker_bin = NULL;
+    _cleanup_free_ char *config_path = NULL;
+    char err[512], shown[512], quoted_config[LOG_QUOTE_SIZE], quoted_bin[LOG_QUOTE_SIZE];
+    const char *redis_url;
+    int r;
+
+    log_init("supervisor", -1, LOG_LEVEL_INFO);
+    parse_options(argc, argv, &options);
+
+    if (!options.config_path)
+        options.config_path = getenv("CCX_CONFIG") ?: config_default_path();
+
+    r = config_load(options.config_path, &sup.config, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "ccx-supervisor: %s\n", err);
+        return 2;
+    }
+
+    /* Workers get an absolute path: they must not depend on our working directory. */
+    config_path = realpath(options.config_path, NULL);
+    if (config_path)
+        options.config_path = config_path;
+
+    if (!options.worker_bin) {
+        worker_bin = default_worker_bin();
+        options.worker_bin = worker_bin;
+    }
+    if (!options.worker_bin || access(options.worker_bin, X_OK) < 0) {
+        fprintf(stderr, "ccx-supervisor: worker binary %s: %s\n",
+                options.worker_bin ?: "(unknown)", strerror(errno));
+        config_free(sup.config);
+        return 2;
+    }
+
+    redis_url = redis_url_choose(options.redis_url, sup.config->redis_url);
+    log_info("supervisor_started", "workers=%d redis=%s config=%s worker_bin=%s pid=%d",
+             options.workers, url_redacted(redis_url, shown, sizeof(shown)),
+             log_quote(quoted_config, options.config_path),
+             log_quote(quoted_bin, options.worker_bin), (int)getpid());
+
+    redis_ping(redis_url);
+    supervisor_prepare_host(&sup);
+    supervisor_run(&sup, &options, redis_url);
+    supervisor_cleanup_host(&sup);
+
+    log_info("supervisor_stopped", NULL);
+    config_free(sup.config);
+    return 0;
+}

@@ -1,1 +1,900 @@
-/* placeholder: being written */
+/* ccx: the command-line client. `ccx submit` puts one job on ccx:jobs and waits for its
+ * result on ccx:reply:<id>; `ccx result` reads a stored result. Exit codes: 0 the job's
+ * status is ok, 1 any other status, 2 usage, 3 Redis failed or no result came in time,
+ * 4 no stored result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "common/cleanup.h"
+#include "common/job.h"
+#include "common/keys.h"
+#include "common/limits.h"
+#include "common/msgpack_json.h"
+#include "common/redis_conn.h"
+
+enum {
+    EXIT_STATUS_OK = 0,
+    EXIT_STATUS_NOT_OK = 1,
+    EXIT_USAGE = 2,
+    EXIT_REDIS = 3,
+    EXIT_NO_RESULT = 4,
+};
+
+#define CONNECT_TIMEOUT_MS 5000
+#define DEFAULT_WAIT_S 600
+#define WAIT_SLACK_S 30
+
+/* Extra socket time past the BLPOP timeout, so that Redis answers the timeout before
+ * hiredis gives up on the socket. */
+#define SOCKET_SLACK_S 10
+
+#define JOB_ID_BYTES 16
+
+/* Index of wall_ms in limits_field_names: it sets the default wait. */
+#define LIMIT_WALL_MS 0
+
+/* Command-line names of the limits, in the order of limits_field_names (the wire names). */
+static const char *const limit_option_names[LIMITS_FIELD_COUNT] = {
+    "wall-ms", "cpu-ms", "memory-mb", "pids", "output-bytes", "disk-mb",
+};
+
+struct buffer {
+    uint8_t *data;
+    size_t size;
+};
+
+struct submit_options {
+    const char *language;
+    const char *source_path;
+    const char *stdin_path;
+    const char *tenant;
+    const char *id;
+    const char *redis_url;
+    const char **args;
+    size_t arg_count;
+    uint64_t limits[LIMITS_FIELD_COUNT];
+    bool limit_given[LIMITS_FIELD_COUNT];
+    uint64_t timeout_s;
+    bool json;
+    bool no_wait;
+};
+
+static inline void buffer_freep(struct buffer *buffer)
+{
+    free(buffer->data);
+}
+
+/* Frees what the parser allocated: the argument list; the strings belong to argv. */
+static inline void submit_options_freep(struct submit_options *opts)
+{
+    free(opts->args);
+}
+
+static inline void redis_freep(redisContext **context)
+{
+    if (*context)
+        redisFree(*context);
+}
+
+static inline void reply_freep(redisReply **reply)
+{
+    if (*reply)
+        freeReplyObject(*reply);
+}
+
+static inline void sbuffer_destroyp(msgpack_sbuffer *sbuf)
+{
+    msgpack_sbuffer_destroy(sbuf);
+}
+
+static inline void unpacked_destroyp(msgpack_unpacked *unpacked)
+{
+    msgpack_unpacked_destroy(unpacked);
+}
+
+#define _cleanup_buffer_ __attribute__((cleanup(buffer_freep)))
+#define _cleanup_submit_options_ __attribute__((cleanup(submit_options_freep)))
+#define _cleanup_redis_ __attribute__((cleanup(redis_freep)))
+#define _cleanup_reply_ __attribute__((cleanup(reply_freep)))
+#define _cleanup_sbuffer_ __attribute__((cleanup(sbuffer_destroyp)))
+#define _cleanup_unpacked_ __attribute__((cleanup(unpacked_destroyp)))
+#define _cleanup_json_ __attribute__((cleanup(json_decrefp))) /* jansson's own helper */
+
+static const char main_usage[] =
+    "usage: ccx COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  submit   run a program in the sandbox fleet and print its result\n"
+    "  result   print the stored result of a job\n"
+    "  help     show this text\n"
+    "\n"
+    "Redis: --redis URL, else $CCX_REDIS_URL, else redis://127.0.0.1:6379.\n"
+    "Run 'ccx COMMAND --help' for the options of a command.\n";
+
+static const char submit_usage[] =
+    "usage: ccx submit --lang L FILE [OPTIONS]\n"
+    "\n"
+    "Sends FILE as the program of a job in language L and waits for its result.\n"
+    "FILE or --stdin FILE may be '-' for standard input.\n"
+    "\n"
+    "  --lang L            language, as named in the workers' config (python, c, ...)\n"
+    "  --stdin FILE        standard input of the program\n"
+    "  --arg A             an argument for the program; repeat for more\n"
+    "  --tenant T          tenant the job is accounted to\n"
+    "  --id ID             job id (default: 32 random hex digits)\n"
+    "  --wall-ms N         wall-clock limit\n"
+    "  --cpu-ms N          CPU time limit\n"
+    "  --memory-mb N       memory limit\n"
+    "  --pids N            processes and threads at once\n"
+    "  --output-bytes N    cap of stdout and of stderr each\n"
+    "  --disk-mb N         size of the workspace\n"
+    "  --timeout-s N       how long to wait for the result (default: the wall limit, else\n"
+    "                      600 s, plus 30 s)\n"
+    "  --no-wait           print the job id and return without waiting\n"
+    "  --json              print the result as one JSON line\n"
+    "  --redis URL         Redis to use\n"
+    "\n"
+    "Exit status: 0 when the job's status is ok, 1 for any other status, 2 for a usage\n"
+    "error, 3 when Redis fails or no result comes in time.\n";
+
+static const char result_usage[] =
+    "usage: ccx result ID [--json] [--redis URL]\n"
+    "\n"
+    "Prints the stored result of job ID. Exit status as for submit, and 4 when there is no\n"
+    "result (unknown id, not finished, or expired).\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ccx: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Accepts only plain decimal digits: strtoull alone would take "-1" and " 5". */
+static int parse_u64(const char *text, uint64_t *ret)
+{
+    char *end;
+    unsigned long long value;
+
+    if (text[0] < '0' || text[0] > '9')
+        return -EINVAL;
+
+    errno = 0;
+    value = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -EINVAL;
+
+    *ret = value;
+    return 0;
+}
+
+/* The URL with its password replaced by ***, for messages. */
+static const char *url_redacted(const char *url, char *buf, size_t size)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *at = scheme_end ? strchr(scheme_end + 3, '@') : NULL;
+
+    if (!at)
+        snprintf(buf, size, "%s", url);
+    else
+        snprintf(buf, size, "%.*s***%s", (int)(scheme_end + 3 - url), url, at);
+    return buf;
+}
+
+static int read_fd(int fd, struct buffer *ret)
+{
+    _cleanup_free_ uint8_t *data = NULL;
+    size_t size = 0, capacity = 0;
+
+    for (;;) {
+        ssize_t n;
+
+        if (size == capacity) {
+            size_t grown = capacity ? capacity * 2 : 65536;
+            uint8_t *bigger = realloc(data, grown);
+
+            if (!bigger)
+                return -ENOMEM;
+            data = bigger;
+            capacity = grown;
+        }
+
+        n = read(fd, data + size, capacity - size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        size += (size_t)n;
+    }
+
+    ret->data = TAKE_PTR(data);
+    ret->size = size;
+    return 0;
+}
+
+/* Reads a whole file, or standard input for "-". */
+static int read_file(const char *path, struct buffer *ret)
+{
+    _cleanup_close_ int fd = -1;
+    struct stat st;
+
+    if (!strcmp(path, "-"))
+        return read_fd(STDIN_FILENO, ret);
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
+        return -EISDIR;
+
+    return read_fd(fd, ret);
+}
+
+static int random_job_id(char out[2 * JOB_ID_BYTES + 1])
+{
+    uint8_t bytes[JOB_ID_BYTES];
+    size_t got = 0;
+
+    while (got < sizeof(bytes)) {
+        ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        got += (size_t)n;
+    }
+
+    for (size_t i = 0; i < sizeof(bytes); i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    return 0;
+}
+
+/* Connects or explains why not on stderr. Returns 0 or EXIT_REDIS. */
+static int connect_redis(const char *given_url, redisContext **ret_context)
+{
+    const char *url = redis_url_choose(given_url, NULL);
+    char shown[512];
+    int r;
+
+    r = redis_connect(url, CONNECT_TIMEOUT_MS, ret_context);
+    if (r < 0) {
+        fprintf(stderr, "ccx: cannot reach Redis at %s: %s\n",
+                url_redacted(url, shown, sizeof(shown)), strerror(-r));
+        return EXIT_REDIS;
+    }
+    return 0;
+}
+
+/* Reports a failed command: no reply (the connection broke) or an error reply. Returns
+ * EXIT_REDIS. */
+static int redis_failure(const redisContext *context, const redisReply *reply, const char *what)
+{
+    if (!reply)
+        fprintf(stderr, "ccx: Redis failed during %s: %s\n", what,
+                context->errstr[0] ? context->errstr : strerror(-redis_error_to_errno(context)));
+    else
+        fprintf(stderr, "ccx: Redis refused %s: %.*s\n", what, (int)reply->len, reply->str);
+    return EXIT_REDIS;
+}
+
+/* ---- Printing a result ---- */
+
+static bool key_is(const msgpack_object *key, const char *name)
+{
+    size_t len = strlen(name);
+
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len &&
+           !memcmp(key->via.str.ptr, name, len);
+}
+
+static const msgpack_object *map_get(const msgpack_object *map, const char *name)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        if (key_is(&map->via.map.ptr[i].key, name))
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* The bytes of a str or bin value; false for anything else. */
+static bool object_bytes(const msgpack_object *obj, const char **ret_ptr, size_t *ret_size)
+{
+    if (obj && obj->type == MSGPACK_OBJECT_STR) {
+        *ret_ptr = obj->via.str.ptr;
+        *ret_size = obj->via.str.size;
+        return true;
+    }
+    if (obj && obj->type == MSGPACK_OBJECT_BIN) {
+        *ret_ptr = obj->via.bin.ptr;
+        *ret_size = obj->via.bin.size;
+        return true;
+    }
+    return false;
+}
+
+static uint64_t object_u64(const msgpack_object *obj)
+{
+    return obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? obj->via.u64 : 0;
+}
+
+static void print_scalar(FILE *out, const msgpack_object *obj)
+{
+    const char *ptr;
+    size_t size;
+
+    if (object_bytes(obj, &ptr, &size))
+        fprintf(out, "%.*s", (int)size, ptr);
+    else if (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        fprintf(out, "%llu", (unsigned long long)obj->via.u64);
+    else if (obj && obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        fprintf(out, "%lld", (long long)obj->via.i64);
+    else if (obj && obj->type == MSGPACK_OBJECT_BOOLEAN)
+        fputs(obj->via.boolean ? "true" : "false", out);
+    else
+        fputs("-", out);
+}
+
+/* Writes a block of program output under a title line, ending it with a newline. */
+static void print_block(const char *title, const msgpack_object *obj)
+{
+    const char *ptr;
+    size_t size;
+
+    if (!object_bytes(obj, &ptr, &size) || size == 0)
+        return;
+
+    printf("--- %s ---\n", title);
+    fwrite(ptr, 1, size, stdout);
+    if (ptr[size - 1] != '\n')
+        fputs("\n", stdout);
+}
+
+/* The run step's fields sit at the top level of the result (docs/PROTOCOL.md); the signal is
+ * shown by name (signal_name) when the worker sent one. */
+static void print_summary(const msgpack_object *result)
+{
+    static const char *const fields[] = { "id", "status", "exit_code", "signal", "wall_ms",
+                                          "cpu_ms", "memory_peak_kb" };
+    const msgpack_object *signal_name = map_get(result, "signal_name");
+    const msgpack_object *signal = map_get(result, "signal");
+    const char *ptr;
+    size_t len;
+
+    if (signal && signal->type != MSGPACK_OBJECT_NIL && object_bytes(signal_name, &ptr, &len) &&
+        len > 0)
+        signal = signal_name;
+
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        printf(i == 0 ? "%s=" : " %s=", fields[i]);
+        print_scalar(stdout, !strcmp(fields[i], "signal") ? signal : map_get(result, fields[i]));
+    }
+    fputs("\n", stdout);
+}
+
+static void print_compile(const msgpack_object *compile)
+{
+    if (!compile || compile->type != MSGPACK_OBJECT_MAP)
+        return;
+
+    fputs("compile: status=", stdout);
+    print_scalar(stdout, map_get(compile, "status"));
+    fputs(" exit_code=", stdout);
+    print_scalar(stdout, map_get(compile, "exit_code"));
+    fputs("\n", stdout);
+    print_block("compile stderr", map_get(compile, "stderr"));
+}
+
+static void print_events(const msgpack_object *events)
+{
+    if (!events || events->type != MSGPACK_OBJECT_ARRAY || events->via.array.size == 0)
+        return;
+
+    fputs("events:\n", stdout);
+    for (uint32_t i = 0; i < events->via.array.size; i++) {
+        const msgpack_object *event = &events->via.array.ptr[i];
+
+        fputs("  ", stdout);
+        print_scalar(stdout, map_get(event, "kind"));
+        fputs(": ", stdout);
+        print_scalar(stdout, map_get(event, "detail"));
+        fputs("\n", stdout);
+    }
+}
+
+static void print_dropped(const msgpack_object *result)
+{
+    static const char *const streams[] = { "stdout", "stderr" };
+
+    for (size_t i = 0; i < 2; i++) {
+        char key[32];
+        uint64_t dropped;
+
+        snprintf(key, sizeof(key), "%s_dropped", streams[i]);
+        dropped = object_u64(map_get(result, key));
+        if (dropped > 0)
+            printf("note: %llu bytes of %s were dropped past the output limit\n",
+                   (unsigned long long)dropped, streams[i]);
+    }
+}
+
+static void print_human(const msgpack_object *result)
+{
+    const msgpack_object *reason = map_get(result, "reason");
+
+    print_summary(result);
+    if (reason && reason->type != MSGPACK_OBJECT_NIL) {
+        fputs("reason: ", stdout);
+        print_scalar(stdout, reason);
+        fputs("\n", stdout);
+    }
+
+    print_compile(map_get(result, "compile"));
+    print_events(map_get(result, "events"));
+    print_block("stdout", map_get(result, "stdout"));
+    print_block("stderr", map_get(result, "stderr"));
+    print_dropped(result);
+}
+
+static int print_json(const msgpack_object *result)
+{
+    _cleanup_json_ json_t *json = msgpack_to_json(result);
+    _cleanup_free_ char *text = NULL;
+
+    if (json)
+        text = json_dumps(json, JSON_COMPACT);
+    if (!text) {
+        fputs("ccx: out of memory\n", stderr);
+        return -ENOMEM;
+    }
+
+    puts(text);
+    return 0;
+}
+
+/* Prints an encoded result and returns the exit status its job status calls for. */
+static int print_result(const char *data, size_t size, bool json)
+{
+    _cleanup_unpacked_ msgpack_unpacked unpacked;
+    const msgpack_object *status;
+    const char *ptr;
+    size_t len;
+
+    msgpack_unpacked_init(&unpacked);
+    if (msgpack_unpack_next(&unpacked, data, size, NULL) != MSGPACK_UNPACK_SUCCESS ||
+        unpacked.data.type != MSGPACK_OBJECT_MAP) {
+        fputs("ccx: the stored result is not a msgpack map\n", stderr);
+        return EXIT_REDIS;
+    }
+
+    if (json && print_json(&unpacked.data) < 0)
+        return EXIT_REDIS;
+    if (!json)
+        print_human(&unpacked.data);
+    fflush(stdout);
+
+    status = map_get(&unpacked.data, "status");
+    if (object_bytes(status, &ptr, &len) && len == 2 && !memcmp(ptr, "ok", 2))
+        return EXIT_STATUS_OK;
+    return EXIT_STATUS_NOT_OK;
+}
+
+/* ---- ccx submit ---- */
+
+enum {
+    OPT_LANG = 256,
+    OPT_STDIN,
+    OPT_TENANT,
+    OPT_ARG,
+    OPT_ID,
+    OPT_JSON,
+    OPT_TIMEOUT,
+    OPT_NO_WAIT,
+    OPT_REDIS,
+    OPT_HELP,
+    OPT_LIMIT_FIRST = 512, /* + the limit's index in limits_field_names */
+};
+
+static const struct option submit_long_options[] = {
+    { "lang", required_argument, NULL, OPT_LANG },
+    { "stdin", required_argument, NULL, OPT_STDIN },
+    { "tenant", required_argument, NULL, OPT_TENANT },
+    { "arg", required_argument, NULL, OPT_ARG },
+    { "id", required_argument, NULL, OPT_ID },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "timeout-s", required_argument, NULL, OPT_TIMEOUT },
+    { "no-wait", no_argument, NULL, OPT_NO_WAIT },
+    { "redis", required_argument, NULL, OPT_REDIS },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "wall-ms", required_argument, NULL, OPT_LIMIT_FIRST + 0 },
+    { "cpu-ms", required_argument, NULL, OPT_LIMIT_FIRST + 1 },
+    { "memory-mb", required_argument, NULL, OPT_LIMIT_FIRST + 2 },
+    { "pids", required_argument, NULL, OPT_LIMIT_FIRST + 3 },
+    { "output-bytes", required_argument, NULL, OPT_LIMIT_FIRST + 4 },
+    { "disk-mb", required_argument, NULL, OPT_LIMIT_FIRST + 5 },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Applies one option to opts. Returns 0, or an exit status after printing why. */
+static int submit_apply_option(struct submit_options *opts, int opt, const char *arg)
+{
+    const char **args;
+
+    if (opt >= OPT_LIMIT_FIRST && opt < OPT_LIMIT_FIRST + LIMITS_FIELD_COUNT) {
+        int index = opt - OPT_LIMIT_FIRST;
+
+        if (parse_u64(arg, &opts->limits[index]) < 0)
+            return usage_error("--%s: expected a whole number, got '%s'",
+                               limit_option_names[index], arg);
+        opts->limit_given[index] = true;
+        return 0;
+    }
+
+    switch (opt) {
+    case OPT_LANG:
+        opts->language = arg;
+        return 0;
+    case OPT_STDIN:
+        opts->stdin_path = arg;
+        return 0;
+    case OPT_TENANT:
+        opts->tenant = arg;
+        return 0;
+    case OPT_ID:
+        if (!job_id_valid(arg))
+            return usage_error("--id: '%s' is not a job id (1 to 128 of A-Z a-z 0-9 . _ : -)",
+                               arg);
+        opts->id = arg;
+        return 0;
+    case OPT_JSON:
+        opts->json = true;
+        return 0;
+    case OPT_NO_WAIT:
+        opts->no_wait = true;
+        return 0;
+    case OPT_REDIS:
+        opts->redis_url = arg;
+        return 0;
+    case OPT_TIMEOUT:
+        if (parse_u64(arg, &opts->timeout_s) < 0 || opts->timeout_s == 0)
+            return usage_error("--timeout-s: expected a positive whole number, got '%s'", arg);
+        return 0;
+    case OPT_ARG:
+        args = realloc(opts->args, (opts->arg_count + 1) * sizeof(*args));
+        if (!args)
+            return usage_error("out of memory");
+        args[opts->arg_count++] = arg;
+        opts->args = args;
+        return 0;
+    default:
+        fputs("Try 'ccx submit --help'.\n", stderr);
+        return EXIT_USAGE;
+    }
+}
+
+static int submit_parse(int argc, char **argv, struct submit_options *opts)
+{
+    int opt, r;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", submit_long_options, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            fputs(submit_usage, stdout);
+            exit(0);
+        }
+        r = submit_apply_option(opts, opt, optarg);
+        if (r != 0)
+            return r;
+    }
+
+    if (optind == argc)
+        return usage_error("submit: no program FILE given (try 'ccx submit --help')");
+    if (argc - optind > 1)
+        return usage_error("submit: one FILE only, got also '%s'", argv[optind + 1]);
+    if (!opts->language)
+        return usage_error("submit: --lang is required (python, c, node, sh, ...)");
+
+    opts->source_path = argv[optind];
+    return 0;
+}
+
+/* The msgpack packers return 0 or -1 (the sbuffer could not grow); these keep that. */
+static int pack_str(msgpack_packer *pk, const char *text)
+{
+    size_t len = strlen(text);
+
+    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, text, len);
+}
+
+static int pack_bin(msgpack_packer *pk, const struct buffer *buffer)
+{
+    return msgpack_pack_bin(pk, buffer->size) | msgpack_pack_bin_body(pk, buffer->data,
+                                                                       buffer->size);
+}
+
+static int pack_limits(msgpack_packer *pk, const struct submit_options *opts, size_t count)
+{
+    int failed = pack_str(pk, "limits") | msgpack_pack_map(pk, count);
+
+    for (int i = 0; i < LIMITS_FIELD_COUNT; i++) {
+        if (opts->limit_given[i])
+            failed |= pack_str(pk, limits_field_names[i]) |
+                      msgpack_pack_uint64(pk, opts->limits[i]);
+    }
+    return failed;
+}
+
+/* The job map of docs/PROTOCOL.md; limits carries only the limits given on the command line,
+ * the workers fill in the rest from their config. Returns 0 or -ENOMEM. */
+static int submit_pack(const struct submit_options *opts, const char *id,
+                       const struct buffer *source, const struct buffer *stdin_data,
+                       msgpack_sbuffer *out)
+{
+    msgpack_packer pk;
+    size_t limit_count = 0;
+    int failed;
+
+    for (int i = 0; i < LIMITS_FIELD_COUNT; i++)
+        limit_count += opts->limit_given[i];
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    failed = msgpack_pack_map(&pk, 4 + !!opts->tenant + !!stdin_data + !!limit_count);
+
+    failed |= pack_str(&pk, "id") | pack_str(&pk, id);
+    if (opts->tenant)
+        failed |= pack_str(&pk, "tenant") | pack_str(&pk, opts->tenant);
+    failed |= pack_str(&pk, "language") | pack_str(&pk, opts->language);
+    failed |= pack_str(&pk, "source") | pack_bin(&pk, source);
+    if (stdin_data)
+        failed |= pack_str(&pk, "stdin") | pack_bin(&pk, stdin_data);
+
+    failed |= pack_str(&pk, "args") | msgpack_pack_array(&pk, opts->arg_count);
+    for (size_t i = 0; i < opts->arg_count; i++)
+        failed |= pack_str(&pk, opts->args[i]);
+
+    if (limit_count > 0)
+        failed |= pack_limits(&pk, opts, limit_count);
+    return failed ? -ENOMEM : 0;
+}
+
+/* Seconds to wait for the result: what the user asked, else the wall limit (or a generous
+ * default when the workers' default applies) plus time for queueing and compiling. */
+static uint64_t submit_wait_s(const struct submit_options *opts)
+{
+    uint64_t wall_ms = opts->limits[LIMIT_WALL_MS];
+
+    if (opts->timeout_s > 0)
+        return opts->timeout_s;
+    if (opts->limit_given[LIMIT_WALL_MS])
+        return (wall_ms + 999) / 1000 + WAIT_SLACK_S;
+    return DEFAULT_WAIT_S + WAIT_SLACK_S;
+}
+
+/* Waits for the reply list, then looks at the stored result once, in case the reply was
+ * taken by someone else or pushed before a reconnect. Prints the result. */
+static int submit_wait(redisContext *context, const char *id, uint64_t wait_s, bool json)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    _cleanup_reply_ redisReply *stored = NULL;
+    struct timeval socket_timeout = { .tv_sec = (time_t)(wait_s + SOCKET_SLACK_S) };
+
+    if (redisSetTimeout(context, socket_timeout) != REDIS_OK)
+        return redis_failure(context, NULL, "setting the wait timeout");
+
+    reply = redisCommand(context, "BLPOP %s%s %llu", KEY_REPLY_PREFIX, id,
+                         (unsigned long long)wait_s);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return redis_failure(context, reply, "BLPOP");
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_STRING)
+        return print_result(reply->element[1]->str, reply->element[1]->len, json);
+
+    stored = redisCommand(context, "GET %s%s", KEY_RESULT_PREFIX, id);
+    if (!stored || stored->type == REDIS_REPLY_ERROR)
+        return redis_failure(context, stored, "GET");
+    if (stored->type == REDIS_REPLY_STRING)
+        return print_result(stored->str, stored->len, json);
+
+    fprintf(stderr, "ccx: no result for job %s within %llu s; it may still be queued or "
+                    "running: 'ccx result %s' looks again\n",
+            id, (unsigned long long)wait_s, id);
+    return EXIT_REDIS;
+}
+
+/* Reads the program and its stdin. Returns 0, or an exit status after printing why. */
+static int submit_read_inputs(const struct submit_options *opts, struct buffer *source,
+                              struct buffer *stdin_data)
+{
+    int r;
+
+    r = read_file(opts->source_path, source);
+    if (r < 0)
+        return usage_error("cannot read %s: %s", opts->source_path, strerror(-r));
+
+    if (!opts->stdin_path)
+        return 0;
+
+    r = read_file(opts->stdin_path, stdin_data);
+    if (r < 0)
+        return usage_error("cannot read --stdin %s: %s", opts->stdin_path, strerror(-r));
+    return 0;
+}
+
+static int submit_send(const struct submit_options *opts, const char *id,
+                       const struct buffer *source, const struct buffer *stdin_data)
+{
+    _cleanup_redis_ redisContext *context = NULL;
+    _cleanup_reply_ redisReply *reply = NULL;
+    _cleanup_sbuffer_ msgpack_sbuffer job;
+    int r;
+
+    msgpack_sbuffer_init(&job);
+    r = submit_pack(opts, id, source, opts->stdin_path ? stdin_data : NULL, &job);
+    if (r < 0) {
+        fputs("ccx: out of memory while encoding the job\n", stderr);
+        return EXIT_REDIS;
+    }
+
+    r = connect_redis(opts->redis_url, &context);
+    if (r != 0)
+        return r;
+
+    reply = redisCommand(context, "XADD %s * %s %b", KEY_JOBS, KEY_JOBS_FIELD, job.data,
+                         job.size);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return redis_failure(context, reply, "the job (XADD)");
+
+    if (opts->no_wait) {
+        if (opts->json)
+            printf("{\"id\":\"%s\"}\n", id);
+        else
+            printf("%s\n", id);
+        return EXIT_STATUS_OK;
+    }
+
+    return submit_wait(context, id, submit_wait_s(opts), opts->json);
+}
+
+static int cmd_submit(int argc, char **argv)
+{
+    _cleanup_submit_options_ struct submit_options opts = { 0 };
+    _cleanup_buffer_ struct buffer source = { 0 };
+    _cleanup_buffer_ struct buffer stdin_data = { 0 };
+    char id[2 * JOB_ID_BYTES + 1];
+    int r;
+
+    r = submit_parse(argc, argv, &opts);
+    if (r != 0)
+        return r;
+
+    r = submit_read_inputs(&opts, &source, &stdin_data);
+    if (r != 0)
+        return r;
+
+    if (!opts.id) {
+        r = random_job_id(id);
+        if (r < 0) {
+            fprintf(stderr, "ccx: cannot make a job id: %s\n", strerror(-r));
+            return EXIT_USAGE;
+        }
+        opts.id = id;
+    }
+
+    return submit_send(&opts, opts.id, &source, &stdin_data);
+}
+
+/* ---- ccx result ---- */
+
+static int cmd_result(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "redis", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    _cleanup_redis_ redisContext *context = NULL;
+    _cleanup_reply_ redisReply *reply = NULL;
+    const char *redis_url = NULL, *id;
+    bool json = false;
+    int opt, r;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(result_usage, stdout);
+            return 0;
+        }
+        if (opt == 'j')
+            json = true;
+        else if (opt == 'r')
+            redis_url = optarg;
+        else
+            return usage_error("Try 'ccx result --help'.");
+    }
+
+    if (argc - optind != 1)
+        return usage_error("result: expected one job ID (try 'ccx result --help')");
+    id = argv[optind];
+    if (!job_id_valid(id))
+        return usage_error("result: '%s' is not a job id", id);
+
+    r = connect_redis(redis_url, &context);
+    if (r != 0)
+        return r;
+
+    reply = redisCommand(context, "GET %s%s", KEY_RESULT_PREFIX, id);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return redis_failure(context, reply, "GET");
+    if (reply->type != REDIS_REPLY_STRING) {
+        fprintf(stderr, "ccx: no result for job %s (unknown id, not finished, or expired)\n", id);
+        return EXIT_NO_RESULT;
+    }
+
+    return print_result(reply->str, reply->len, json);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    fputs(main_usage, stdout);
+    return 0;
+}
+
+struct command {
+    const char *name;
+    const char *prog; /* argv[0] of the command, which getopt puts in its messages */
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    { "submit", "ccx submit", cmd_submit },
+    { "result", "ccx result", cmd_result },
+    { "help", "ccx", cmd_help },
+    { "--help", "ccx", cmd_help },
+    { "-h", "ccx", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        argv[1] = (char *)commands[i].prog;
+        return commands[i].run(argc - 1, argv + 1);
+    }
+
+    return usage_error("unknown command '%s' (try 'ccx --help')", argv[1]);
+}
