@@ -1,0 +1,3 @@
+# Never ends: only the wall-clock limit stops it.
+while True:
+    pass
