@@ -1,1 +1,647 @@
-/* placeholder: being written */
+/* ccx-worker: one sandboxed job at a time.
+ *
+ * Queue mode (the supervisor runs one per slot): take a job from Redis, run it, hand the
+ * result back, repeat until SIGTERM or SIGINT. The job in progress is always finished and
+ * published before the worker exits.
+ *
+ * Direct mode (--direct): run one program from a file in the same sandbox, without Redis,
+ * and print its result as one line of JSON. For benchmarks and debugging. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "common/cleanup.h"
+#include "common/config.h"
+#include "common/job.h"
+#include "common/log.h"
+#include "common/msgpack_json.h"
+#include "common/redis_conn.h"
+#include "common/result.h"
+#include "worker/jobq.h"
+#include "worker/runner.h"
+#include "worker/sandbox.h"
+
+#define WORKER_TAKE_TIMEOUT_MS 1000
+#define WORKER_EXIT_USAGE 2
+#define WORKER_SLOT_MAX 65535
+
+#ifndef _cleanup_sbuffer_
+static inline void worker_sbuffer_destroyp(msgpack_sbuffer *buffer)
+{
+    msgpack_sbuffer_destroy(buffer);
+}
+#define _cleanup_sbuffer_ __attribute__((cleanup(worker_sbuffer_destroyp)))
+#endif
+
+struct options {
+    bool direct;
+    int slot;                 /* -1 until --slot */
+    const char *redis_url;    /* NULL: CCX_REDIS_URL, then the config */
+    const char *config_path;  /* NULL: CCX_CONFIG, then the built-in default */
+
+    /* Direct mode only. */
+    const char *language;
+    const char *source_path;
+    const char *stdin_path;
+    char **args;              /* borrowed from argv; the array is ours */
+    size_t arg_count;
+    uint64_t wall_ms;         /* 0: the config's default */
+    uint64_t memory_mb;
+};
+
+/* What the queue loop works with. */
+struct worker {
+    const struct ccx_config *config;
+    struct sandbox *sandbox;
+    struct jobq *jobq;
+    int slot;
+    char host[HOST_NAME_MAX + 1];
+};
+
+/* The first SIGTERM or SIGINT asks the loop to stop once the job in progress is published.
+ * A second one also ends the retries of a result that Redis cannot take. */
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t give_up;
+
+static void worker_on_signal(int signo)
+{
+    if (stop_requested)
+        give_up = 1;
+    stop_requested = 1;
+}
+
+/* hiredis writes with plain write(): a server that went away would kill us with SIGPIPE.
+ * A handler, unlike SIG_IGN, is reset by execve, so jobs still get the default. */
+static void worker_on_sigpipe(int signo)
+{
+}
+
+static int worker_install_signals(void)
+{
+    struct sigaction stop = { .sa_handler = worker_on_signal, .sa_flags = SA_RESTART };
+    struct sigaction broken_pipe = { .sa_handler = worker_on_sigpipe, .sa_flags = SA_RESTART };
+
+    sigemptyset(&stop.sa_mask);
+    sigemptyset(&broken_pipe.sa_mask);
+    if (sigaction(SIGTERM, &stop, NULL) < 0 || sigaction(SIGINT, &stop, NULL) < 0 ||
+        sigaction(SIGPIPE, &broken_pipe, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+static uint64_t worker_now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+static const char worker_synopsis[] =
+    "Usage: ccx-worker --slot N [--redis URL] [--config PATH]\n"
+    "       ccx-worker --direct --lang L FILE [--stdin FILE] [--arg A]...\n"
+    "                  [--wall-ms N] [--memory-mb N] [--config PATH] [--slot N]\n";
+
+static void worker_usage(void)
+{
+    fputs(worker_synopsis, stdout);
+    fputs("\n"
+          "Queue mode takes jobs from Redis (ccx:jobs) as worker slot N until SIGTERM.\n"
+          "Direct mode runs FILE once as a job in language L, without Redis, and prints\n"
+          "the result as JSON; it exits 0 when the status is ok, 1 otherwise.\n"
+          "\n"
+          "  --slot N        worker slot: jobs run as host uid uid_base + N (direct: 0)\n"
+          "  --redis URL     redis://[:password@]host[:port][/db] or unix:///path\n"
+          "  --config PATH   configuration file (default: $CCX_CONFIG, then the built-in)\n"
+          "  --direct        run one job from FILE\n"
+          "  --lang L        the job's language, as named in the configuration\n"
+          "  --stdin FILE    the job's standard input\n"
+          "  --arg A         an argument for the program; repeat for more\n"
+          "  --wall-ms N     wall-clock limit in milliseconds\n"
+          "  --memory-mb N   memory limit in MiB\n"
+          "  --help          print this text\n",
+          stdout);
+}
+
+/* ==== Options ==== */
+
+static int worker_parse_u64(const char *text, uint64_t *ret_value)
+{
+    char *end = NULL;
+    unsigned long long value;
+
+    if (text[0] < '0' || text[0] > '9')
+        return -EINVAL;
+
+    errno = 0;
+    value = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -EINVAL;
+
+    *ret_value = value;
+    return 0;
+}
+
+static int worker_add_arg(struct options *opts, char *arg)
+{
+    char **grown = realloc(opts->args, (opts->arg_count + 1) * sizeof(*grown));
+
+    if (!grown)
+        return -ENOMEM;
+
+    grown[opts->arg_count++] = arg;
+    opts->args = grown;
+    return 0;
+}
+
+/* Applies one option. Returns 0, or -EINVAL after printing what is wrong. */
+static int worker_apply_option(struct options *opts, int option, char *value)
+{
+    uint64_t number = 0;
+    int r = 0;
+
+    switch (option) {
+    case 's':
+        r = worker_parse_u64(value, &number);
+        if (r >= 0 && number > WORKER_SLOT_MAX)
+            r = -EINVAL;
+        opts->slot = (int)number;
+        break;
+    case 'r':
+        opts->redis_url = value;
+        break;
+    case 'c':
+        opts->config_path = value;
+        break;
+    case 'd':
+        opts->direct = true;
+        break;
+    case 'l':
+        opts->language = value;
+        break;
+    case 'i':
+        opts->stdin_path = value;
+        break;
+    case 'a':
+        r = worker_add_arg(opts, value);
+        break;
+    case 'w':
+        r = worker_parse_u64(value, &opts->wall_ms);
+        break;
+    case 'm':
+        r = worker_parse_u64(value, &opts->memory_mb);
+        break;
+    default:
+        return -EINVAL;
+    }
+
+    if (r < 0)
+        fprintf(stderr, "ccx-worker: bad value for an option: '%s'\n", value ? value : "");
+    return r;
+}
+
+/* Checks that the options make one of the two modes. Returns 0 or -EINVAL after printing
+ * why. */
+static int worker_check_options(struct options *opts, int argc, char **argv)
+{
+    if (!opts->direct) {
+        if (opts->slot < 0 || optind != argc || opts->language || opts->stdin_path ||
+            opts->arg_count > 0 || opts->wall_ms || opts->memory_mb) {
+            fputs("ccx-worker: queue mode takes --slot N and no job options\n", stderr);
+            return -EINVAL;
+        }
+        return 0;
+    }
+
+    if (!opts->language || optind + 1 != argc || opts->redis_url) {
+        fputs("ccx-worker: --direct takes --lang L and one FILE, and no --redis\n", stderr);
+        return -EINVAL;
+    }
+    opts->source_path = argv[optind];
+    if (opts->slot < 0)
+        opts->slot = 0;
+    return 0;
+}
+
+/* Returns 0 to run, 1 when --help was asked for, or -EINVAL for a usage error (printed). */
+static int worker_parse_options(int argc, char **argv, struct options *opts)
+{
+    static const struct option long_options[] = {
+        { "slot", required_argument, NULL, 's' },
+        { "redis", required_argument, NULL, 'r' },
+        { "config", required_argument, NULL, 'c' },
+        { "direct", no_argument, NULL, 'd' },
+        { "lang", required_argument, NULL, 'l' },
+        { "stdin", required_argument, NULL, 'i' },
+        { "arg", required_argument, NULL, 'a' },
+        { "wall-ms", required_argument, NULL, 'w' },
+        { "memory-mb", required_argument, NULL, 'm' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int option;
+
+    opts->slot = -1;
+    while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (option == 'h')
+            return 1;
+        if (worker_apply_option(opts, option, optarg) < 0)
+            return -EINVAL;
+    }
+
+    return worker_check_options(opts, argc, argv);
+}
+
+/* Loads the configuration. Returns it, or NULL after printing the loader's message. */
+static struct ccx_config *worker_load_config(const struct options *opts)
+{
+    const char *path = opts->config_path;
+    struct ccx_config *config = NULL;
+    char err[512] = "";
+    int r;
+
+    if (!path)
+        path = getenv("CCX_CONFIG");
+    if (!path || !path[0])
+        path = config_default_path();
+
+    r = config_load(path, &config, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "ccx-worker: %s\n", err[0] ? err : strerror(-r));
+        return NULL;
+    }
+    return config;
+}
+
+/* ==== Running a job ==== */
+
+/* The answer for a job the runner could not take to a status: internal_error, with the
+ * reason, so that the client still hears back. Returns 0 or -ENOMEM. */
+static int worker_result_internal(const struct job *job, int error, struct result *result)
+{
+    result_clear(result);
+    result->status = JOB_STATUS_INTERNAL_ERROR;
+    result->run.exit_code = -1;
+    result->meta = job->meta;
+    result->meta_size = job->meta_size;
+
+    result->id = strdup(job->id ? job->id : job->entry_id ? job->entry_id : "");
+    if (asprintf(&result->reason, "the worker could not run the job: %s", strerror(-error)) < 0)
+        result->reason = NULL;
+    result->language = job->language ? strdup(job->language) : NULL;
+    result->tenant = job->tenant ? strdup(job->tenant) : NULL;
+
+    return result->id && result->reason ? 0 : -ENOMEM;
+}
+
+/* Runs job to its result, whatever happens, and fills in who ran it. Logs job_started and
+ * job_finished. */
+static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *config,
+                           const char *host, int slot, const struct job *job,
+                           struct result *result)
+{
+    char quoted[LOG_QUOTE_SIZE];
+    uint64_t start_ms = worker_now_ms();
+    int r;
+
+    log_job(job, LOG_LEVEL_INFO, "job_started", "language=%s attempt=%" PRIu32,
+            log_quote(quoted, job->language ? job->language : ""), job->attempt);
+
+    r = runner_run(sandbox, config, job, result);
+    if (r < 0) {
+        log_job(job, LOG_LEVEL_ERR, "job_runner_failed", "errno=%d", -r);
+        worker_result_internal(job, r, result);
+    }
+
+    free(result->host);
+    result->host = strdup(host);
+    result->worker = slot;
+    result->attempt = job->attempt;
+
+    log_job(job, LOG_LEVEL_INFO, "job_finished", "status=%s wall_ms=%" PRIu64 " exit_code=%d%s%s",
+            job_status_name(result->status) ? job_status_name(result->status) : "unknown",
+            worker_now_ms() - start_ms, result->run.exit_code, result->reason ? " reason=" : "",
+            result->reason ? log_quote(quoted, result->reason) : "");
+}
+
+/* ==== Queue mode ==== */
+
+static void worker_handle_job(struct worker *worker, struct job *job)
+{
+    struct result result = { 0 };
+    int r;
+
+    worker_run_job(worker->sandbox, worker->config, worker->host, worker->slot, job, &result);
+
+    r = jobq_finish(worker->jobq, job, &result, &give_up);
+    if (r < 0)
+        log_job(job, LOG_LEVEL_ERR, "result_not_published", "entry_id=%s errno=%d",
+                job->entry_id ? job->entry_id : "", -r);
+    else if (r == 0)
+        log_job(job, LOG_LEVEL_INFO, "result_already_stored", "entry_id=%s",
+                job->entry_id ? job->entry_id : "");
+
+    result_clear(&result);
+    job_free(job);
+}
+
+static void worker_loop(struct worker *worker)
+{
+    while (!stop_requested) {
+        struct job *job = NULL;
+        int r;
+
+        /* Redis failures are logged by the queue once per outage; it also paces the retries. */
+        r = jobq_take(worker->jobq, WORKER_TAKE_TIMEOUT_MS, &job);
+        if (r == -ENOMEM)
+            log_err("job_take_failed", "errno=%d", ENOMEM);
+        if (r <= 0)
+            continue;
+
+        /* A job taken is finished even when a stop came meanwhile: it is claimed by this
+         * consumer, and nobody else would answer it. */
+        worker_handle_job(worker, job);
+    }
+}
+
+static int worker_serve(const struct options *opts, const struct ccx_config *config)
+{
+    struct worker worker = { .config = config, .slot = opts->slot };
+    char consumer[HOST_NAME_MAX + 32];
+    int r;
+
+    log_init("worker", opts->slot, LOG_LEVEL_INFO);
+    if (gethostname(worker.host, sizeof(worker.host) - 1) < 0)
+        snprintf(worker.host, sizeof(worker.host), "unknown");
+    snprintf(consumer, sizeof(consumer), "%s:%d", worker.host, (int)getpid());
+
+    r = worker_install_signals();
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=signals errno=%d", -r);
+        return 1;
+    }
+
+    r = sandbox_new(config, opts->slot, &worker.sandbox);
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=sandbox errno=%d", -r);
+        return 1;
+    }
+
+    r = jobq_new(redis_url_choose(opts->redis_url, config->redis_url), config, consumer,
+                 &worker.jobq);
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=jobq errno=%d", -r);
+        sandbox_free(worker.sandbox);
+        return 1;
+    }
+
+    log_info("worker_started", "consumer=%s pid=%d", consumer, (int)getpid());
+    worker_loop(&worker);
+    log_info("worker_stopped", "consumer=%s", consumer);
+
+    jobq_free(worker.jobq);
+    sandbox_free(worker.sandbox);
+    return 0;
+}
+
+/* ==== Direct mode ==== */
+
+/* Reads a whole file. Returns 0 and *ret_data (free it) and *ret_size, or -errno. */
+static int direct_read_file(const char *path, uint8_t **ret_data, size_t *ret_size)
+{
+    _cleanup_fclose_ FILE *file = NULL;
+    _cleanup_free_ uint8_t *data = NULL;
+    size_t size = 0, capacity = 0;
+
+    file = fopen(path, "rb");
+    if (!file)
+        return -errno;
+
+    for (;;) {
+        if (size == capacity) {
+            uint8_t *grown = realloc(data, capacity ? capacity * 2 : 65536);
+
+            if (!grown)
+                return -ENOMEM;
+            data = grown;
+            capacity = capacity ? capacity * 2 : 65536;
+        }
+
+        size += fread(data + size, 1, capacity - size, file);
+        if (ferror(file))
+            return -EIO;
+        if (feof(file))
+            break;
+    }
+
+    *ret_data = TAKE_PTR(data);
+    *ret_size = size;
+    return 0;
+}
+
+static int direct_pack_str(msgpack_packer *pk, const char *text)
+{
+    size_t len = strlen(text);
+
+    return msgpack_pack_str(pk, len) | msgpack_pack_str_body(pk, text, len);
+}
+
+static int direct_pack_bin(msgpack_packer *pk, const uint8_t *data, size_t size)
+{
+    return msgpack_pack_bin(pk, size) | msgpack_pack_bin_body(pk, data, size);
+}
+
+static int direct_pack_limits(const struct options *opts, msgpack_packer *pk)
+{
+    int failed;
+
+    failed = direct_pack_str(pk, "limits");
+    failed |= msgpack_pack_map(pk, (opts->wall_ms > 0) + (opts->memory_mb > 0));
+    if (opts->wall_ms > 0)
+        failed |= direct_pack_str(pk, "wall_ms") | msgpack_pack_uint64(pk, opts->wall_ms);
+    if (opts->memory_mb > 0)
+        failed |= direct_pack_str(pk, "memory_mb") | msgpack_pack_uint64(pk, opts->memory_mb);
+    return failed;
+}
+
+/* The job as a client would send it: id, language, source, and stdin, args and limits when
+ * given. Decoding it with job_decode applies the same checks as the queue. Returns 0 or
+ * -ENOMEM (the packer fails only when memory runs out). */
+static int direct_pack_job(const struct options *opts, const uint8_t *source, size_t source_size,
+                           const uint8_t *stdin_data, size_t stdin_size, msgpack_sbuffer *out)
+{
+    bool has_limits = opts->wall_ms > 0 || opts->memory_mb > 0;
+    size_t fields = 3 + (opts->stdin_path != NULL) + (opts->arg_count > 0) + has_limits;
+    msgpack_packer pk;
+    char id[64];
+    int failed;
+
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    snprintf(id, sizeof(id), "direct-%d", (int)getpid());
+
+    failed = msgpack_pack_map(&pk, fields);
+    failed |= direct_pack_str(&pk, "id") | direct_pack_str(&pk, id);
+    failed |= direct_pack_str(&pk, "language") | direct_pack_str(&pk, opts->language);
+    failed |= direct_pack_str(&pk, "source") | direct_pack_bin(&pk, source, source_size);
+
+    if (opts->stdin_path)
+        failed |= direct_pack_str(&pk, "stdin") | direct_pack_bin(&pk, stdin_data, stdin_size);
+
+    if (opts->arg_count > 0) {
+        failed |= direct_pack_str(&pk, "args") | msgpack_pack_array(&pk, opts->arg_count);
+        for (size_t i = 0; i < opts->arg_count; i++)
+            failed |= direct_pack_str(&pk, opts->args[i]);
+    }
+
+    if (has_limits)
+        failed |= direct_pack_limits(opts, &pk);
+
+    return failed ? -ENOMEM : 0;
+}
+
+/* Builds the job from the command line: the files are read here, the checks are the
+ * decoder's. Returns 0 and *ret_job, or -errno after printing what failed. */
+static int direct_build_job(const struct options *opts, const struct ccx_config *config,
+                            struct job **ret_job)
+{
+    _cleanup_sbuffer_ msgpack_sbuffer message = { 0 };
+    _cleanup_free_ uint8_t *source = NULL;
+    _cleanup_free_ uint8_t *stdin_data = NULL;
+    size_t source_size = 0, stdin_size = 0;
+    int r;
+
+    r = direct_read_file(opts->source_path, &source, &source_size);
+    if (r < 0) {
+        fprintf(stderr, "ccx-worker: %s: %s\n", opts->source_path, strerror(-r));
+        return r;
+    }
+
+    r = opts->stdin_path ? direct_read_file(opts->stdin_path, &stdin_data, &stdin_size) : 0;
+    if (r < 0) {
+        fprintf(stderr, "ccx-worker: %s: %s\n", opts->stdin_path, strerror(-r));
+        return r;
+    }
+
+    r = direct_pack_job(opts, source, source_size, stdin_data, stdin_size, &message);
+    if (r >= 0)
+        r = job_decode(message.data, message.size, "0-0", config, ret_job);
+    if (r < 0)
+        fprintf(stderr, "ccx-worker: cannot build the job: %s\n", strerror(-r));
+    return r;
+}
+
+/* Prints the result as one line of JSON, through its wire encoding so that the output
+ * shows exactly what a client would get. Returns 0 or -errno. */
+static int direct_print_result(const struct result *result)
+{
+    _cleanup_sbuffer_ msgpack_sbuffer encoded = { 0 };
+    msgpack_unpacked unpacked;
+    json_t *json;
+    int r;
+
+    r = result_encode(result, &encoded);
+    if (r < 0)
+        return r;
+
+    msgpack_unpacked_init(&unpacked);
+    if (msgpack_unpack_next(&unpacked, encoded.data, encoded.size, NULL) !=
+        MSGPACK_UNPACK_SUCCESS) {
+        msgpack_unpacked_destroy(&unpacked);
+        return -EBADMSG;
+    }
+
+    json = msgpack_to_json(&unpacked.data);
+    msgpack_unpacked_destroy(&unpacked);
+    if (!json)
+        return -ENOMEM;
+
+    r = json_dumpf(json, stdout, JSON_COMPACT) < 0 ? -EIO : 0;
+    json_decref(json);
+    if (r < 0 || fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
+        return -EIO;
+    return 0;
+}
+
+static int direct_run(const struct options *opts, const struct ccx_config *config)
+{
+    struct sandbox *sandbox = NULL;
+    struct job *job = NULL;
+    struct result result = { 0 };
+    char host[HOST_NAME_MAX + 1] = "";
+    int r;
+
+    log_init("worker", opts->slot, LOG_LEVEL_INFO);
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        snprintf(host, sizeof(host), "unknown");
+
+    /* Ctrl-C lets the job end within its wall limit and still prints the result, rather
+     * than leaving a sandbox behind with nobody to time it. */
+    r = worker_install_signals();
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=signals errno=%d", -r);
+        return 1;
+    }
+
+    r = direct_build_job(opts, config, &job);
+    if (r < 0)
+        return r == -ENOMEM ? 1 : WORKER_EXIT_USAGE;
+
+    r = sandbox_new(config, opts->slot, &sandbox);
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=sandbox errno=%d", -r);
+        job_free(job);
+        return 1;
+    }
+
+    worker_run_job(sandbox, config, host, opts->slot, job, &result);
+    r = direct_print_result(&result);
+    if (r < 0)
+        fprintf(stderr, "ccx-worker: cannot print the result: %s\n", strerror(-r));
+
+    r = r >= 0 && result.status == JOB_STATUS_OK ? 0 : 1;
+    result_clear(&result);
+    job_free(job);
+    sandbox_free(sandbox);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    struct options opts = { 0 };
+    struct ccx_config *config;
+    int r;
+
+    r = worker_parse_options(argc, argv, &opts);
+    if (r > 0)
+        worker_usage();
+    else if (r < 0)
+        fputs(worker_synopsis, stderr);
+    if (r != 0) {
+        free(opts.args);
+        return r > 0 ? 0 : WORKER_EXIT_USAGE;
+    }
+
+    config = worker_load_config(&opts);
+    if (!config) {
+        free(opts.args);
+        return WORKER_EXIT_USAGE;
+    }
+
+    r = opts.direct ? direct_run(&opts, config) : worker_serve(&opts, config);
+
+    config_free(config);
+    free(opts.args);
+    return r;
+}
