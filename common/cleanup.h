@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+#include <msgpack.h>
+
 static inline void cleanup_freep(void *p)
 {
     free(*(void **)p);
@@ -30,9 +33,36 @@ static inline void cleanup_fclosep(FILE **f)
         fclose(*f);
 }
 
+static inline void cleanup_redis_freep(redisContext **context)
+{
+    if (*context)
+        redisFree(*context);
+}
+
+static inline void cleanup_reply_freep(redisReply **reply)
+{
+    if (*reply)
+        freeReplyObject(*reply);
+}
+
+/* The buffer must have been initialised (or zeroed: destroying a zeroed one is a no-op). */
+static inline void cleanup_sbuffer_destroyp(msgpack_sbuffer *buffer)
+{
+    msgpack_sbuffer_destroy(buffer);
+}
+
+static inline void cleanup_unpacked_destroyp(msgpack_unpacked *unpacked)
+{
+    msgpack_unpacked_destroy(unpacked);
+}
+
 #define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
 #define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclosep)))
+#define _cleanup_redis_ __attribute__((cleanup(cleanup_redis_freep)))
+#define _cleanup_reply_ __attribute__((cleanup(cleanup_reply_freep)))
+#define _cleanup_sbuffer_ __attribute__((cleanup(cleanup_sbuffer_destroyp)))
+#define _cleanup_unpacked_ __attribute__((cleanup(cleanup_unpacked_destroyp)))
 
 /* Moves a pointer out of a cleanup-owned variable: the variable becomes NULL. */
 #define TAKE_PTR(ptr)                                                                             \

@@ -50,24 +50,12 @@ static const char *const job_field_names[JOB_FIELD_COUNT] = {
     "id", "tenant", "meta", "language", "source", "files", "main", "stdin", "args", "limits",
 };
 
-static void unpacked_destroyp(msgpack_unpacked *unpacked)
-{
-    msgpack_unpacked_destroy(unpacked);
-}
-
-static void sbuffer_destroyp(msgpack_sbuffer *sbuffer)
-{
-    msgpack_sbuffer_destroy(sbuffer);
-}
-
 static void job_freep(struct job **job)
 {
     job_free(*job);
 }
 
 #define _cleanup_job_ __attribute__((cleanup(job_freep)))
-#define _cleanup_unpacked_ __attribute__((cleanup(unpacked_destroyp)))
-#define _cleanup_sbuffer_ __attribute__((cleanup(sbuffer_destroyp)))
 
 /* ==== Structural scan ==== */
 

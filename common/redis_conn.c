@@ -9,16 +9,10 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "cleanup.h"
+
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
 #define REDIS_DEFAULT_PORT 6379
-
-static void reply_freep(redisReply **reply)
-{
-    if (*reply)
-        freeReplyObject(*reply);
-}
-
-#define _cleanup_reply_ __attribute__((cleanup(reply_freep)))
 
 /* Copies len bytes into a fixed field. Returns 0, or -EINVAL when they do not fit. */
 static int copy_part(char *dst, size_t dst_size, const char *src, size_t len)

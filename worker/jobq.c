@@ -32,19 +32,12 @@
 
 #define JOBQ_COMMAND_TIMEOUT_MS 5000 /* every command but the blocking read */
 #define JOBQ_BLOCK_MARGIN_MS 5000    /* the blocking read's socket timeout is BLOCK plus this */
+#define JOBQ_RECLAIM_EVERY_MS 10000  /* how often to look for jobs of dead workers */
+#define JOBQ_RECLAIM_MARGIN_MS 60000 /* beyond the longest job, before one counts as dead */
 #define JOBQ_BACKOFF_MIN_MS 100
 #define JOBQ_BACKOFF_MAX_MS 5000
 #define JOBQ_STREAM_ID_SIZE 64 /* "<u64>-<u64>" fits with room to spare */
 #define JOBQ_MAX_ARGS 16
-
-#ifndef _cleanup_reply_
-static inline void jobq_reply_freep(redisReply **reply)
-{
-    if (*reply)
-        freeReplyObject(*reply);
-}
-#define _cleanup_reply_ __attribute__((cleanup(jobq_reply_freep)))
-#endif
 
 /* Stores a result once and retires its stream entry, atomically.
  *   KEYS[1] ccx:result:<id>   KEYS[2] ccx:reply:<id>   KEYS[3] ccx:jobs
@@ -85,6 +78,11 @@ struct jobq {
     bool outage;                     /* redis_unreachable was logged, redis_reconnected not */
     uint64_t outage_since_ms;
     uint64_t random_state;
+
+    /* Entries other consumers left pending this long are taken over (see
+     * jobq_take_abandoned); not asked again before reclaim_at_ms (monotonic). */
+    uint64_t reclaim_idle_ms;
+    uint64_t reclaim_at_ms;
 };
 
 static uint64_t jobq_clock_ms(clockid_t clock)
@@ -333,6 +331,17 @@ static int jobq_read(struct jobq *jobq, const char *start_id, int block_ms,
     }
 }
 
+/* A stream entry as Redis returns it: [id, fields], where fields is an array, or nil for an
+ * entry deleted while it was pending. */
+static bool jobq_entry_shape_ok(const redisReply *entry)
+{
+    return entry->type == REDIS_REPLY_ARRAY && entry->elements == 2 &&
+           entry->element[0]->type == REDIS_REPLY_STRING &&
+           entry->element[0]->len < JOBQ_STREAM_ID_SIZE &&
+           (entry->element[1]->type == REDIS_REPLY_ARRAY ||
+            entry->element[1]->type == REDIS_REPLY_NIL);
+}
+
 /* The one entry of an XREADGROUP reply, checked for shape: [id, fields] where fields is an
  * array, or nil for an entry deleted while it was pending. Returns 1 and *ret_entry, 0 when
  * the reply holds no entry (a nil reply after BLOCK, or an empty list), -EPROTO otherwise. */
@@ -355,11 +364,7 @@ static int jobq_reply_entry(const redisReply *reply, const redisReply **ret_entr
         return 0;
 
     entry = entries->element[0];
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
-        entry->element[0]->type != REDIS_REPLY_STRING ||
-        entry->element[0]->len >= JOBQ_STREAM_ID_SIZE)
-        return -EPROTO;
-    if (entry->element[1]->type != REDIS_REPLY_ARRAY && entry->element[1]->type != REDIS_REPLY_NIL)
+    if (!jobq_entry_shape_ok(entry))
         return -EPROTO;
 
     *ret_entry = entry;
@@ -455,6 +460,66 @@ static long long jobq_delivery_count(struct jobq *jobq, const char *entry_id)
     return row->element[3]->integer;
 }
 
+/* Takes over one entry that another consumer read and never answered, because its worker
+ * died with it. Only entries idle for longer than any job may run are taken, so their first
+ * reader cannot still be at work on them; should it be (a worker cut off from Redis for that
+ * long), the result script keeps the first stored result and the second run is not seen.
+ * Asks Redis at most once per JOBQ_RECLAIM_EVERY_MS while there is nothing to take.
+ * Returns 1 and *ret_job, 0 when there is none, or -errno. */
+static int jobq_take_abandoned(struct jobq *jobq, struct job **ret_job)
+{
+    uint64_t now = jobq_clock_ms(CLOCK_MONOTONIC);
+    _cleanup_reply_ redisReply *reply = NULL;
+    const redisReply *entry;
+    struct job *job = NULL;
+    char min_idle[32];
+    long long deliveries;
+    int r;
+
+    if (now < jobq->reclaim_at_ms)
+        return 0;
+
+    snprintf(min_idle, sizeof(min_idle), "%" PRIu64, jobq->reclaim_idle_ms);
+    const char *argv[] = { "XAUTOCLAIM", KEY_JOBS, KEY_WORKER_GROUP, jobq->consumer, min_idle,
+                           "0-0", "COUNT", "1" };
+
+    r = jobq_command_str(jobq, "xautoclaim", 8, argv, &reply);
+    if (r < 0)
+        return r;
+    /* No group yet: the next read creates it, and then there is nothing to take over. */
+    if (jobq_reply_is_error(reply, "NOGROUP"))
+        return 0;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY)
+        return jobq_fail(jobq, -EPROTO, "xautoclaim", "unexpected reply shape");
+
+    if (reply->element[1]->elements == 0) {
+        jobq->reclaim_at_ms = now + JOBQ_RECLAIM_EVERY_MS;
+        return 0;
+    }
+    entry = reply->element[1]->element[0];
+    if (!jobq_entry_shape_ok(entry))
+        return jobq_fail(jobq, -EPROTO, "xautoclaim", "unexpected entry shape");
+    if (entry->element[1]->type == REDIS_REPLY_NIL) {
+        r = jobq_ack_deleted(jobq, entry->element[0]->str);
+        return r < 0 ? r : 0;
+    }
+
+    r = jobq_entry_decode(jobq, entry, &job);
+    if (r < 0)
+        return r;
+
+    deliveries = jobq_delivery_count(jobq, entry->element[0]->str);
+    if (deliveries > 0 && deliveries <= UINT32_MAX)
+        job->attempt = (uint32_t)deliveries;
+    log_job(job, LOG_LEVEL_WARN, "job_reclaimed", "entry_id=%s attempt=%" PRIu32
+            " idle_ms_over=%" PRIu64, entry->element[0]->str, job->attempt,
+            jobq->reclaim_idle_ms);
+
+    *ret_job = job;
+    return 1;
+}
+
 /* Reads this consumer's pending entries again, one per call, after a (re)connect: a job
  * read just before the connection broke would otherwise stay claimed by nobody. Returns 1
  * and *ret_job, 0 when none are left, or -errno. */
@@ -506,6 +571,21 @@ static int jobq_take_pending(struct jobq *jobq, struct job **ret_job)
     return 0;
 }
 
+/* The longest a job can legitimately stay with one worker: the wall ceiling of its run plus
+ * the longest compile step. */
+static uint64_t jobq_longest_job_ms(const struct ccx_config *config)
+{
+    uint64_t compile_ms = 0;
+
+    for (size_t i = 0; i < config->language_count; i++) {
+        const struct language *language = &config->languages[i];
+
+        if (language->compile_argv && language->compile_limits.wall_ms > compile_ms)
+            compile_ms = language->compile_limits.wall_ms;
+    }
+    return config->limits_max.wall_ms + compile_ms;
+}
+
 int jobq_new(const char *redis_url, const struct ccx_config *config, const char *consumer,
              struct jobq **ret_jobq)
 {
@@ -523,6 +603,7 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
     }
 
     jobq->config = config;
+    jobq->reclaim_idle_ms = jobq_longest_job_ms(config) + JOBQ_RECLAIM_MARGIN_MS;
     jobq->random_state = jobq_clock_ms(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^
                          0x9e3779b97f4a7c15ULL;
     *ret_jobq = jobq;
@@ -551,6 +632,8 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job)
         return r;
 
     r = jobq_take_pending(jobq, ret_job);
+    if (r == 0)
+        r = jobq_take_abandoned(jobq, ret_job);
     if (r != 0)
         return r;
 

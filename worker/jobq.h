@@ -26,7 +26,9 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job);
  * ccx:reply:<id>, both with the configured TTL, publishes each event of the result on
  * ccx:events, then acknowledges and deletes the stream entry. The entry is acknowledged only
  * after the result is stored. On a Redis failure, retries with backoff until it succeeds or
- * *stop becomes nonzero; returns 0, or -errno when it gave up. */
+ * *stop becomes nonzero. Returns 1 when it stored the result, 0 when a result for the id
+ * already existed (then nothing is pushed, and the entry is still retired), or -errno when
+ * it gave up. */
 int jobq_finish(struct jobq *jobq, const struct job *job, const struct result *result,
                 volatile int *stop);
 

@@ -37,14 +37,6 @@
 #define WORKER_EXIT_USAGE 2
 #define WORKER_SLOT_MAX 65535
 
-#ifndef _cleanup_sbuffer_
-static inline void worker_sbuffer_destroyp(msgpack_sbuffer *buffer)
-{
-    msgpack_sbuffer_destroy(buffer);
-}
-#define _cleanup_sbuffer_ __attribute__((cleanup(worker_sbuffer_destroyp)))
-#endif
-
 struct options {
     bool direct;
     int slot;                 /* -1 until --slot */

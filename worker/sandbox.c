@@ -688,7 +688,7 @@ static int workspace_write_file(int dir_fd, const struct job_file *file, uid_t u
     _cleanup_free_ char *path = strdup(file->path);
     _cleanup_close_ int parent_fd = -1;
     _cleanup_close_ int fd = -1;
-    char *name;
+    char *name = NULL;
     size_t done = 0;
 
     if (!path)

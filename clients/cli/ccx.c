@@ -85,34 +85,8 @@ static inline void submit_options_freep(struct submit_options *opts)
     free(opts->args);
 }
 
-static inline void redis_freep(redisContext **context)
-{
-    if (*context)
-        redisFree(*context);
-}
-
-static inline void reply_freep(redisReply **reply)
-{
-    if (*reply)
-        freeReplyObject(*reply);
-}
-
-static inline void sbuffer_destroyp(msgpack_sbuffer *sbuf)
-{
-    msgpack_sbuffer_destroy(sbuf);
-}
-
-static inline void unpacked_destroyp(msgpack_unpacked *unpacked)
-{
-    msgpack_unpacked_destroy(unpacked);
-}
-
 #define _cleanup_buffer_ __attribute__((cleanup(buffer_freep)))
 #define _cleanup_submit_options_ __attribute__((cleanup(submit_options_freep)))
-#define _cleanup_redis_ __attribute__((cleanup(redis_freep)))
-#define _cleanup_reply_ __attribute__((cleanup(reply_freep)))
-#define _cleanup_sbuffer_ __attribute__((cleanup(sbuffer_destroyp)))
-#define _cleanup_unpacked_ __attribute__((cleanup(unpacked_destroyp)))
 #define _cleanup_json_ __attribute__((cleanup(json_decrefp))) /* jansson's own helper */
 
 static const char main_usage[] =

@@ -10,7 +10,7 @@ import unittest
 
 import msgpack
 
-from fleet import FleetTestCase, as_bytes
+from fleet import FleetTestCase, as_bytes, new_job_id
 
 RESULT_FIELDS = ("id", "status", "reason", "language", "tenant", "exit_code", "signal",
                  "signal_name", "stdout", "stderr", "stdout_dropped", "stderr_dropped",
@@ -240,6 +240,28 @@ class FleetTest(FleetTestCase):
         self.assertIsInstance(enforced, dict)
         self.assertIn("memory", enforced)
         self.assertIn("cgroup", str(enforced["memory"]))
+
+    def test_job_left_by_a_dead_worker_is_taken_over(self):
+        # A consumer that read the job and died: the entry stays pending under its name.
+        # XADD and its read share one transaction, so no live worker can take it first.
+        job = {"id": new_job_id(), "language": "python", "source": b'print("taken over")\n'}
+        pipe = self.fleet.r.pipeline(transaction=True)
+        pipe.xadd("ccx:jobs", {"job": msgpack.packb(job, use_bin_type=True)})
+        pipe.xreadgroup("ccx-workers", "dead-host:1", {"ccx:jobs": ">"}, count=1)
+        added, taken = pipe.execute()
+        entry_id = as_bytes(added).decode()
+        job_id = job["id"]
+        self.assertEqual(as_bytes(taken[0][1][0][0]).decode(), entry_id)
+        # Make it look abandoned for longer than any job may run, as a dead worker's would.
+        self.fleet.r.xclaim("ccx:jobs", "ccx-workers", "dead-host:1", 0, [entry_id],
+                            idle=10 ** 9, justid=True)
+
+        result = self.fleet.wait(job_id, timeout_s=30)
+        self.assert_status(result, "ok")
+        self.assertEqual(as_bytes(result["stdout"]), b"taken over\n")
+        self.assertEqual(result["attempt"], 2)
+        pending = self.fleet.r.xpending("ccx:jobs", "ccx-workers")
+        self.assertEqual(pending["pending"], 0)
 
 
 if __name__ == "__main__":
