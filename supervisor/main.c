@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -35,6 +36,8 @@
 /* How deep the sweep descends below the ccx parent. Workers create one level (w<pid>-<seq>);
  * the margin covers cgroups a job's own tools might nest inside. */
 #define SWEEP_MAX_DEPTH 4
+#define SWEEP_PAUSE_MS 20
+#define SWEEP_PATIENCE_MS 3000
 
 /* The v1 controllers under which workers create their cgroups. cpu and cpuacct are often
  * the same mount; sweeping it twice is harmless. */
@@ -307,9 +310,12 @@ static int cgroup_remove_tree(int dir_fd, const char *name, int depth)
 }
 
 /* Removes the worker cgroups under parent_dir whose processes are gone: leftovers of a
- * supervisor or worker that crashed. Touches nothing outside parent_dir. */
-static void cgroup_sweep_dir(const char *parent_dir)
+ * supervisor or worker that crashed. Touches nothing outside parent_dir. Returns how many
+ * could not be removed yet (EBUSY: killed processes still leaving); with quiet, those are
+ * not logged, since the caller will try again. */
+static int cgroup_sweep_dir(const char *parent_dir, bool quiet)
 {
+    int busy = 0;
     _cleanup_close_ int fd = -1;
     DIR *dir;
     struct dirent *entry;
@@ -318,12 +324,12 @@ static void cgroup_sweep_dir(const char *parent_dir)
     if (fd < 0) {
         if (errno != ENOENT)
             log_warn("cgroup_sweep_failed", "path=%s errno=%d", parent_dir, errno);
-        return;
+        return 0;
     }
 
     dir = fdopendir(TAKE_FD(fd));
     if (!dir)
-        return;
+        return 0;
 
     while ((entry = readdir(dir))) {
         const char *name = entry->d_name;
@@ -338,21 +344,40 @@ static void cgroup_sweep_dir(const char *parent_dir)
         }
 
         r = cgroup_remove_tree(dirfd(dir), name, 1);
-        if (r < 0)
+        if (r == -EBUSY)
+            busy++;
+        if (r < 0 && !(r == -EBUSY && quiet))
             log_warn("cgroup_sweep_failed", "path=%s/%s errno=%d", parent_dir, name, -r);
-        else
+        else if (r == 0)
             log_info("cgroup_swept", "path=%s/%s", parent_dir, name);
     }
     closedir(dir);
+    return busy;
 }
 
-static void cgroup_sweep(const struct supervisor *sup)
+static int cgroup_sweep(const struct supervisor *sup, bool quiet)
 {
     char dirs[CG_V1_CONTROLLER_COUNT][PATH_MAX];
     size_t count = cgroup_parent_dirs(sup, dirs);
+    int busy = 0;
 
     for (size_t i = 0; i < count; i++)
-        cgroup_sweep_dir(dirs[i]);
+        busy += cgroup_sweep_dir(dirs[i], quiet);
+    return busy;
+}
+
+/* Sweeps until nothing is busy, for up to SWEEP_PATIENCE_MS: the processes of a worker
+ * killed a moment ago (its jobs, its waiting sandbox child) take a little while to go. */
+static void cgroup_sweep_patiently(const struct supervisor *sup)
+{
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = SWEEP_PAUSE_MS * 1000000L};
+
+    for (int waited_ms = 0; waited_ms < SWEEP_PATIENCE_MS; waited_ms += SWEEP_PAUSE_MS) {
+        if (cgroup_sweep(sup, true) == 0)
+            return;
+        nanosleep(&pause, NULL);
+    }
+    cgroup_sweep(sup, false);
 }
 
 /* Removes the ccx parent cgroups once nothing is left below them. */
@@ -387,6 +412,13 @@ static int run_dir_open_shared(const char *path)
     if (fchmod(fd, 0700) < 0 || flock(fd, LOCK_SH) < 0)
         return -errno;
     return TAKE_FD(fd);
+}
+
+/* A worker that died left its cgroups (its sandbox child's among them) behind; its children
+ * die with it (parent-death signal), a moment later. */
+static void on_worker_died(struct pool *pool, void *data)
+{
+    cgroup_sweep_patiently(data);
 }
 
 static void on_all_reaped(struct pool *pool, void *data)
@@ -453,7 +485,7 @@ static void supervisor_prepare_host(struct supervisor *sup)
     sup->run_dir_fd = r;
 
     cgroup_detect(sup);
-    cgroup_sweep(sup);
+    cgroup_sweep(sup, false);
 }
 
 /* Removes what the supervisor set up, unless another supervisor still runs on the same
@@ -469,7 +501,7 @@ static void supervisor_cleanup_host(struct supervisor *sup)
         return;
     }
 
-    cgroup_sweep(sup);
+    cgroup_sweep_patiently(sup);
     cgroup_remove_parents(sup);
 
     if (rmdir(run_dir) < 0 && errno != ENOENT)
@@ -485,6 +517,7 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .config_path = options->config_path,
         .worker_count = options->workers,
         .on_empty = on_all_reaped,
+        .on_died = on_worker_died,
         .data = sup,
     };
     int r;

@@ -160,6 +160,8 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
            (unsigned long long)uptime_ms);
 
     if (!pool->stopping) {
+        if (pool->options.on_died)
+            pool->options.on_died(pool, pool->options.data);
         slot_schedule_restart(slot, uptime_ms);
         return;
     }

@@ -12,6 +12,10 @@ struct pool;
 /* Called once after pool_stop, when the last live worker has been reaped. */
 typedef void (*pool_empty_fn)(struct pool *pool, void *data);
 
+/* Called when a worker died outside shutdown, before its restart is scheduled: what it
+ * left on the host (its cgroups) can be cleared then. */
+typedef void (*pool_died_fn)(struct pool *pool, void *data);
+
 /* The strings are borrowed and must outlive the pool. */
 struct pool_options {
     const char *worker_bin;  /* the ccx-worker executable */
@@ -19,7 +23,8 @@ struct pool_options {
     const char *config_path; /* passed to each worker as --config */
     int worker_count;        /* slots 0 .. worker_count - 1 */
     pool_empty_fn on_empty;  /* may be NULL */
-    void *data;              /* handed to on_empty */
+    pool_died_fn on_died;    /* may be NULL */
+    void *data;              /* handed to on_empty and on_died */
 };
 
 /* Allocates the slots; starts nothing. Returns 0 and *ret_pool, -EINVAL for a worker_count

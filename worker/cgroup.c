@@ -71,6 +71,7 @@ struct cg_system {
     char *memory_mount; /* where the memory controller's hierarchy is mounted */
     char *pids_mount;
     char *cpu_usage_mount;
+    char *cpu_mount;
     bool has_swap_limit; /* v1 without swap accounting has no memory.memsw.* */
 };
 
@@ -197,6 +198,8 @@ int cg_system_new(const char *parent, struct cg_system **ret_system)
     ret = cg_mount_point("pids", &system->pids_mount);
     if (ret == 0)
         ret = cg_mount_point(system->files->cpu_controller, &system->cpu_usage_mount);
+    if (ret == 0)
+        ret = cg_mount_point("cpu", &system->cpu_mount);
     if (ret < 0) {
         log_err("cgroup_controller_missing", "controller=pids_or_cpu errno=%d", -ret);
         cg_system_free(system);
@@ -226,6 +229,7 @@ void cg_system_free(struct cg_system *system)
     free(system->memory_mount);
     free(system->pids_mount);
     free(system->cpu_usage_mount);
+    free(system->cpu_mount);
     free(system);
 }
 
@@ -315,9 +319,47 @@ int cg_job_create(struct cg_system *system, const char *name, const struct limit
     return 0;
 }
 
-int cg_job_attach(struct cg_job *job, pid_t pid)
+int cg_job_set_limits(struct cg_job *job, const struct limits *limits, uint64_t cpu_quota_pct)
 {
-    return cg_errno(cgroup_attach_task_pid(job->handle, pid));
+    struct cgroup *update = cgroup_new_cgroup(job->name);
+    struct cgroup_controller *memory;
+    int ret;
+
+    if (!update)
+        return -ENOMEM;
+
+    ret = cg_add_limits(job->system, update, limits, cpu_quota_pct);
+    memory = cgroup_get_controller(update, "memory");
+    if (ret == 0 && job->system->mode == CG_MODE_V1 && memory &&
+        cgroup_add_value_string(memory, job->system->files->memory_peak, "0") != 0)
+        ret = -ENOMEM;
+    if (ret == 0)
+        ret = cg_errno(cgroup_modify_cgroup(update));
+
+    cgroup_free(&update);
+    return ret;
+}
+
+int cg_job_procs_paths(const struct cg_job *job, char (*paths)[PATH_MAX], int max)
+{
+    const char *mounts[] = {job->system->memory_mount, job->system->pids_mount,
+                            job->system->cpu_mount, job->system->cpu_usage_mount};
+    int count = 0;
+
+    for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts) && count < max; i++) {
+        bool seen = false;
+
+        /* v2, and v1 with co-mounted controllers, share a directory: name it once. */
+        for (size_t j = 0; j < i; j++)
+            seen = seen || strcmp(mounts[i], mounts[j]) == 0;
+        if (seen)
+            continue;
+        if (cg_path(job->system, mounts[i], job->name, "cgroup.procs", paths[count],
+                    PATH_MAX) < 0)
+            return -ENAMETOOLONG;
+        count++;
+    }
+    return count;
 }
 
 static int cg_read_file(const char *path, char *buf, size_t size)

@@ -6,6 +6,7 @@
 #ifndef CCX_WORKER_CGROUP_H
 #define CCX_WORKER_CGROUP_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,8 +42,17 @@ const char *cg_mode_name(enum cg_mode mode);
 int cg_job_create(struct cg_system *system, const char *name, const struct limits *limits,
                   uint64_t cpu_quota_pct, struct cg_job **ret_job);
 
-/* Moves pid into the job's cgroup in every controller. Returns 0 or -errno. */
-int cg_job_attach(struct cg_job *job, pid_t pid);
+/* Sets new limits on an existing job cgroup, lower than or equal to those it was created
+ * with (memory is lowered before memory plus swap), and starts its peak memory afresh where
+ * the hierarchy allows (v1). Returns 0 or -errno. */
+int cg_job_set_limits(struct cg_job *job, const struct limits *limits, uint64_t cpu_quota_pct);
+
+/* The cgroup.procs file of each hierarchy the job's cgroup spans, for a new process to move
+ * itself in by writing "0". Moving a process is the costly part of starting a sandbox (the
+ * kernel waits for an RCU grace period, about 10 ms here): done by the new process itself,
+ * the wait falls on it and not on the worker. Writes at most max paths; returns how many, or -ENAMETOOLONG. */
+#define CG_PROCS_PATHS_MAX 4
+int cg_job_procs_paths(const struct cg_job *job, char (*paths)[PATH_MAX], int max);
 
 /* CPU time used so far by every process of the cgroup, cheap enough to poll. */
 int cg_job_cpu_usage_ns(struct cg_job *job, uint64_t *ret_usage_ns);

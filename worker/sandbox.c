@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,12 +19,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/magic.h>
 
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -39,9 +42,15 @@
 /* The devices a job gets: bound from the host, so nothing else of /dev is reachable. */
 static const char *const sandbox_devices[] = {"null", "zero", "full", "random", "urandom", NULL};
 
+/* The most bytes of argv (strings and their NULs) a job may pass: one message on the sync
+ * socket, within its default buffer. */
+#define ARGV_BYTES_MAX (128 * 1024)
+#define ARGV_COUNT_MAX 1024
+
 /* The stages of setting up a sandbox, named in logs when one fails. */
 enum setup_stage {
-    STAGE_WAIT_PARENT,
+    STAGE_CGROUP_JOIN,
+    STAGE_WAIT_JOB,
     STAGE_CGROUP_NS,
     STAGE_HOSTNAME,
     STAGE_MOUNT_PRIVATE,
@@ -68,7 +77,8 @@ enum setup_stage {
 };
 
 static const char *const setup_stage_names[STAGE_COUNT] = {
-    [STAGE_WAIT_PARENT] = "wait_parent",     [STAGE_CGROUP_NS] = "cgroup_namespace",
+    [STAGE_CGROUP_JOIN] = "cgroup_join",     [STAGE_WAIT_JOB] = "wait_job",
+    [STAGE_CGROUP_NS] = "cgroup_namespace",
     [STAGE_HOSTNAME] = "hostname",           [STAGE_MOUNT_PRIVATE] = "mount_private",
     [STAGE_ROOT_TMPFS] = "root_tmpfs",       [STAGE_RO_BIND] = "read_only_bind",
     [STAGE_SYMLINK] = "symlink",             [STAGE_ETC_FILES] = "etc_files",
@@ -94,6 +104,27 @@ struct child_message {
     int error;
 };
 
+/* The job, sent to a child that was cloned ahead of it: its limits and its argv, as
+ * NUL-terminated strings one after the other. */
+struct job_message {
+    struct limits limits;
+    uint32_t argc;
+    uint32_t argv_bytes;
+    char argv[ARGV_BYTES_MAX];
+};
+
+/* A sandbox process cloned ahead of its job. Moving a process into a cgroup is the slow
+ * part of starting a sandbox (the kernel waits for an RCU grace period), so the next child
+ * is cloned, moved and given its root while the worker waits for work or runs a job. */
+struct warm_child {
+    pid_t pid;
+    int pidfd;
+    int sync_fd;             /* our end of the sync socket */
+    int stdin_fd;            /* a memfd the child holds as well: filled when the job comes */
+    int stdout_fd;           /* read ends of the job's pipes */
+    int stderr_fd;
+    struct cg_job *cgroup;   /* created with the ceilings; the job's limits go in later */
+};
 /* A host path bound read-only at the same place inside, checked once per worker. */
 struct ro_bind {
     const char *path;
@@ -117,19 +148,22 @@ struct sandbox {
     char work_dir[PATH_MAX]; /* the job's workspace tmpfs */
     bool workspace_mounted;
     uint64_t step_seq;
+    struct warm_child *warm; /* the next step's child, or NULL */
 };
 
 /* What the child needs, prepared before clone so that the child never allocates. */
 struct child_context {
     const struct sandbox *sandbox;
-    const struct limits *limits;
-    char *const *argv;
+    const struct limits *limits; /* in job_message, once the job came */
+    char *argv[ARGV_COUNT_MAX + 1];
     int sync_fd;
     int stdin_fd;
     int stdout_fd;
     int stderr_fd;
     char tmp_options[128];
     char shm_options[128];
+    char cgroup_procs[CG_PROCS_PATHS_MAX][PATH_MAX]; /* where the child moves itself */
+    int cgroup_procs_count;
 };
 
 /* How the worker ended a run early, if it did. */
@@ -295,6 +329,7 @@ static void child_build_root(const struct child_context *ctx)
 
     child_check(ctx, STAGE_ROOT_TMPFS, mount("ccx-root", root, "tmpfs", MS_NOSUID | MS_NODEV,
                                              "mode=0755,size=1m,nr_inodes=4096"));
+    child_check(ctx, STAGE_ROOT_TMPFS, mount(NULL, root, NULL, MS_PRIVATE, NULL));
 
     for (size_t i = 0; i < sandbox->bind_count; i++) {
         child_check(ctx, STAGE_RO_BIND, child_join(path, root, sandbox->binds[i].path));
@@ -333,7 +368,20 @@ static void child_build_root(const struct child_context *ctx)
 
     child_check(ctx, STAGE_WORKSPACE, child_join(path, root, "/work"));
     child_check(ctx, STAGE_WORKSPACE, mkdir(path, 0755));
+}
+
+/* Once the job came: its workspace, which the worker mounted after this child was cloned
+ * and which reached us through mount propagation, goes to /work; then the root becomes
+ * read-only. /work is made private so that nothing the worker mounts later reaches it. */
+static void child_finish_root(const struct child_context *ctx)
+{
+    const struct sandbox *sandbox = ctx->sandbox;
+    const char *root = sandbox->root_dir;
+    char path[PATH_MAX];
+
+    child_check(ctx, STAGE_WORKSPACE, child_join(path, root, "/work"));
     child_check(ctx, STAGE_WORKSPACE, mount(sandbox->work_dir, path, NULL, MS_BIND, NULL));
+    child_check(ctx, STAGE_WORKSPACE, mount(NULL, path, NULL, MS_PRIVATE, NULL));
     child_check(ctx, STAGE_WORKSPACE,
                 mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL));
 
@@ -376,7 +424,8 @@ static void child_set_rlimits(const struct child_context *ctx)
 }
 
 /* Puts the pipes on 0, 1 and 2, and closes every other descriptor but the sync socket
- * (close-on-exec): nothing of the worker's (Redis socket, config) reaches the job. */
+ * (close-on-exec): nothing of the worker's (Redis socket, config, another job's pipes)
+ * stays open in the child, even while it waits for its job. */
 static void child_setup_stdio(struct child_context *ctx)
 {
     child_check(ctx, STAGE_STDIO, dup2(ctx->stdin_fd, STDIN_FILENO));
@@ -439,27 +488,69 @@ static void child_reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Waits for the job and unpacks its argv into ctx. The buffer is static: in the child it is
+ * a private copy, and the child must not allocate. */
+static void child_receive_job(struct child_context *ctx)
+{
+    static struct job_message message;
+    ssize_t n = recv(ctx->sync_fd, &message, sizeof(message), 0);
+    size_t offset = 0;
+
+    if (n <= 0)
+        child_fail(ctx->sync_fd, STAGE_WAIT_JOB, n == 0 ? EPIPE : errno);
+    if ((size_t)n < offsetof(struct job_message, argv) + message.argv_bytes ||
+        message.argc == 0 || message.argc > ARGV_COUNT_MAX ||
+        message.argv_bytes > ARGV_BYTES_MAX || message.argv[message.argv_bytes - 1] != '\0')
+        child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
+
+    for (uint32_t i = 0; i < message.argc; i++) {
+        if (offset >= message.argv_bytes)
+            child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
+        ctx->argv[i] = message.argv + offset;
+        offset += strlen(ctx->argv[i]) + 1;
+    }
+    ctx->argv[message.argc] = NULL;
+    ctx->limits = &message.limits;
+}
+
+/* Moves this process into the cgroup libcgroup made for it. Done here rather than by the
+ * worker, because the move waits for an RCU grace period: the worker goes on meanwhile. */
+static void child_join_cgroup(const struct child_context *ctx)
+{
+    for (int i = 0; i < ctx->cgroup_procs_count; i++) {
+        int fd = open(ctx->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+
+        if (fd < 0)
+            child_fail(ctx->sync_fd, STAGE_CGROUP_JOIN, errno);
+        if (write(fd, "0", 1) != 1)
+            child_fail(ctx->sync_fd, STAGE_CGROUP_JOIN, errno);
+        close(fd);
+    }
+}
+
 static void __attribute__((noreturn)) child_main(struct child_context *ctx)
 {
-    char go;
-
     child_reset_signals();
+    child_setup_stdio(ctx);
 
     /* If the worker dies before the job starts, so does the job. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (read(ctx->sync_fd, &go, 1) != 1)
-        child_fail(ctx->sync_fd, STAGE_WAIT_PARENT, errno ? errno : EPIPE);
+    child_join_cgroup(ctx);
 
-    /* The worker has moved us into the job's cgroup: make it our cgroup root. */
+    /* In the job's cgroup now: make it our cgroup root. */
     child_check(ctx, STAGE_CGROUP_NS, unshare(CLONE_NEWCGROUP));
     child_check(ctx, STAGE_HOSTNAME, sethostname(ctx->sandbox->config->sandbox.hostname,
                                                  strlen(ctx->sandbox->config->sandbox.hostname)));
-    child_check(ctx, STAGE_MOUNT_PRIVATE, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 
+    /* A slave of the worker's mounts: the workspace it mounts for the job reaches us, and
+     * nothing we mount reaches it. */
+    child_check(ctx, STAGE_MOUNT_PRIVATE, mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL));
     child_build_root(ctx);
+
+    child_receive_job(ctx);
+    child_finish_root(ctx);
     child_pivot_root(ctx);
     child_set_rlimits(ctx);
-    child_setup_stdio(ctx);
     child_enter_user_namespace(ctx);
     child_drop_privileges(ctx);
 
@@ -470,21 +561,20 @@ static void __attribute__((noreturn)) child_main(struct child_context *ctx)
 
 /* ---- The worker's side ---- */
 
-static int sandbox_mount_private_run_dir(struct sandbox *sandbox)
+static void warm_child_free(struct warm_child *warm);
+
+/* Mounts this worker's private tmpfs on run_dir, shared so that the workspace mounted in it
+ * later reaches the child cloned ahead of its job. */
+static int sandbox_mount_run_dir(struct sandbox *sandbox)
 {
     const char *run_dir = sandbox->config->sandbox.run_dir;
 
     if (mkdir(run_dir, 0700) < 0 && errno != EEXIST)
         return -errno;
-
-    /* Our own mount namespace: what we mount below is invisible to the host and goes away
-     * with this process, whatever way it ends. */
-    if (unshare(CLONE_NEWNS) < 0)
-        return -errno;
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return -errno;
     if (mount("ccx-run", run_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=0700,size=64k,nr_inodes=64") < 0)
+        return -errno;
+    if (mount(NULL, run_dir, NULL, MS_SHARED, NULL) < 0)
         return -errno;
 
     snprintf(sandbox->run_dir, sizeof(sandbox->run_dir), "%s", run_dir);
@@ -493,6 +583,34 @@ static int sandbox_mount_private_run_dir(struct sandbox *sandbox)
     if (mkdir(sandbox->root_dir, 0700) < 0 || mkdir(sandbox->work_dir, 0700) < 0)
         return -errno;
     return 0;
+}
+
+static int sandbox_mount_private_run_dir(struct sandbox *sandbox)
+{
+    /* Our own mount namespace: what we mount below is invisible to the host and goes away
+     * with this process, whatever way it ends. */
+    if (unshare(CLONE_NEWNS) < 0)
+        return -errno;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -errno;
+    return sandbox_mount_run_dir(sandbox);
+}
+
+/* Removing run_dir on the host (another supervisor stopping, an administrator) takes our
+ * private mount on it away with it, in every namespace. Notice, and mount it again. */
+static int sandbox_check_run_dir(struct sandbox *sandbox)
+{
+    struct statfs fs;
+    struct stat st;
+
+    if (statfs(sandbox->run_dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC &&
+        stat(sandbox->root_dir, &st) == 0)
+        return 0;
+
+    /* The child waiting for the next job saw the old mount: it would not see the workspace. */
+    log_warn("run_dir_lost", "run_dir=%s action=mount_again", sandbox->run_dir);
+    warm_child_free(TAKE_PTR(sandbox->warm));
+    return sandbox_mount_run_dir(sandbox);
 }
 
 /* Keeps the read-only binds that exist on this host, noting which are directories. */
@@ -600,6 +718,13 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
         return ret;
     }
 
+    /* The first job should not wait for its child's cgroup either. */
+    ret = sandbox_warm_up(sandbox);
+    if (ret < 0) {
+        sandbox_free(sandbox);
+        return ret;
+    }
+
     log_info("sandbox_ready", "host_uid=%u cgroup=%s seccomp_instructions=%u binds=%zu",
              (unsigned)sandbox->host_uid, cg_mode_name(cg_system_mode(sandbox->cgroups)),
              (unsigned)sandbox->filter->program.len, sandbox->bind_count);
@@ -611,6 +736,7 @@ void sandbox_free(struct sandbox *sandbox)
 {
     if (!sandbox)
         return;
+    warm_child_free(sandbox->warm);
     sandbox_workspace_destroy(sandbox);
     filter_free(sandbox->filter);
     cg_system_free(sandbox->cgroups);
@@ -719,6 +845,9 @@ int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job)
     int ret;
 
     sandbox_workspace_destroy(sandbox);
+    ret = sandbox_check_run_dir(sandbox);
+    if (ret < 0)
+        return ret;
 
     snprintf(options, sizeof(options), "size=%" PRIu64 "m,nr_inodes=%" PRIu64
              ",mode=0700,uid=%u,gid=%u", job->limits.disk_mb, sandbox->config->sandbox.inodes,
@@ -752,27 +881,6 @@ void sandbox_workspace_destroy(struct sandbox *sandbox)
 
 /* ---- Running a step ---- */
 
-static int stdin_memfd(const uint8_t *data, size_t size)
-{
-    _cleanup_close_ int fd = memfd_create("ccx-stdin", MFD_CLOEXEC);
-    size_t done = 0;
-
-    if (fd < 0)
-        return -errno;
-    while (done < size) {
-        ssize_t n = write(fd, data + done, size - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        done += (size_t)n;
-    }
-    if (lseek(fd, 0, SEEK_SET) < 0)
-        return -errno;
-    return TAKE_FD(fd);
-}
-
 static int write_id_map(pid_t pid, const char *file, uid_t inner, uid_t outer)
 {
     char path[64];
@@ -795,10 +903,7 @@ static int sandbox_guide_child(struct sandbox *sandbox, pid_t pid, int sync_fd, 
 {
     const uid_t inner = sandbox->config->sandbox.inner_uid;
 
-    *ret_stage = STAGE_WAIT_PARENT;
-    if (write(sync_fd, "g", 1) != 1)
-        return -errno;
-
+    *ret_stage = STAGE_WAIT_JOB;
     for (;;) {
         struct child_message message;
         struct pollfd pfd = {.fd = sync_fd, .events = POLLIN};
@@ -872,6 +977,7 @@ struct run_state {
     const char *output_stream; /* the stream that went over its cap */
     uint64_t started_ms;
     uint64_t exited_ms;
+    uint64_t cpu_before_ns;    /* the cgroup's CPU time when the job was handed over */
     struct output_buffer out[2];
 };
 
@@ -943,7 +1049,8 @@ static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
         if (!state->exited && state->kill_reason == KILL_NONE) {
             uint64_t usage_ns = 0;
 
-            if (cg_job_cpu_usage_ns(cgroup, &usage_ns) == 0 && usage_ns >= cpu_limit_ns)
+            if (cg_job_cpu_usage_ns(cgroup, &usage_ns) == 0 &&
+                usage_ns >= state->cpu_before_ns + cpu_limit_ns)
                 run_kill(state, KILL_CPU);
         }
     }
@@ -1016,89 +1123,239 @@ static void close_pair(int fds[2])
     }
 }
 
-int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
-                struct step_outcome *ret_outcome, struct event_list *events)
+/* ---- Children cloned ahead of their job ---- */
+
+static void warm_child_free(struct warm_child *warm)
 {
-    const struct limits *limits = step->limits;
-    struct child_context ctx = {.sandbox = sandbox, .limits = limits};
-    struct run_state state = {.pidfd = -1, .out = {{.fd = -1}, {.fd = -1}}};
-    struct cg_job *cgroup = NULL;
+    if (!warm)
+        return;
+    if (warm->pid > 0)
+        reap_failed_child(warm->pid);
+    if (warm->pidfd >= 0)
+        close(warm->pidfd);
+    if (warm->sync_fd >= 0)
+        close(warm->sync_fd);
+    if (warm->stdin_fd >= 0)
+        close(warm->stdin_fd);
+    if (warm->stdout_fd >= 0)
+        close(warm->stdout_fd);
+    if (warm->stderr_fd >= 0)
+        close(warm->stderr_fd);
+    cg_job_destroy(warm->cgroup);
+    free(warm);
+}
+
+/* Clones the next step's child into a fresh cgroup and lets it build its root; it then waits
+ * for a job_message. Returns 0 and *ret_warm, or -errno (logged). */
+static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
+{
+    struct child_context ctx = {.sandbox = sandbox};
     int sync_pair[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    _cleanup_close_ int stdin_fd = -1;
-    enum setup_stage stage = STAGE_WAIT_PARENT;
-    struct cg_stats stats = {0};
-    siginfo_t info = {0};
+    struct warm_child *warm = calloc(1, sizeof(*warm));
     char cgroup_name[64];
     int ret;
 
-    memset(ret_outcome, 0, sizeof(*ret_outcome));
+    if (!warm)
+        return -ENOMEM;
+    *warm = (struct warm_child){.pidfd = -1, .sync_fd = -1, .stdin_fd = -1, .stdout_fd = -1,
+                                .stderr_fd = -1};
+
+    /* Created with the ceilings: each job's own limits only ever lower them. */
     snprintf(cgroup_name, sizeof(cgroup_name), "w%d-%" PRIu64, (int)getpid(),
              ++sandbox->step_seq);
+    ret = cg_job_create(sandbox->cgroups, cgroup_name, &sandbox->config->limits_max,
+                        sandbox->config->sandbox.cpu_quota_pct, &warm->cgroup);
+    if (ret < 0) {
+        log_err("cgroup_create_failed", "cgroup=%s errno=%d", cgroup_name, -ret);
+        free(warm);
+        return ret;
+    }
+
+    warm->stdin_fd = memfd_create("ccx-stdin", MFD_CLOEXEC);
+    if (warm->stdin_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) {
+        ret = -errno;
+        goto fail;
+    }
     snprintf(ctx.tmp_options, sizeof(ctx.tmp_options),
              "mode=1777,size=%" PRIu64 "m,nr_inodes=%" PRIu64, sandbox->config->sandbox.tmp_mb,
              sandbox->config->sandbox.inodes);
     memcpy(ctx.shm_options, ctx.tmp_options, sizeof(ctx.shm_options));
-    ctx.argv = (char *const *)step->argv;
-
-    ret = cg_job_create(sandbox->cgroups, cgroup_name, limits,
-                        sandbox->config->sandbox.cpu_quota_pct, &cgroup);
-    if (ret < 0) {
-        log_err("cgroup_create_failed", "cgroup=%s errno=%d", cgroup_name, -ret);
-        return ret;
-    }
-
-    stdin_fd = stdin_memfd(step->stdin_data, step->stdin_size);
-    if (stdin_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
-        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) {
-        ret = stdin_fd < 0 ? stdin_fd : -errno;
-        goto out_close;
+    ctx.cgroup_procs_count = cg_job_procs_paths(warm->cgroup, ctx.cgroup_procs,
+                                                CG_PROCS_PATHS_MAX);
+    if (ctx.cgroup_procs_count <= 0) {
+        ret = ctx.cgroup_procs_count < 0 ? ctx.cgroup_procs_count : -ENOENT;
+        goto fail;
     }
     ctx.sync_fd = sync_pair[1];
-    ctx.stdin_fd = stdin_fd;
+    ctx.stdin_fd = warm->stdin_fd;
     ctx.stdout_fd = out_pipe[1];
     ctx.stderr_fd = err_pipe[1];
 
-    state.started_ms = now_ms();
-    state.pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
+    warm->pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
                                CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD,
-                               NULL, &state.pidfd, NULL, 0);
-    if (state.pid < 0) {
+                               NULL, &warm->pidfd, NULL, 0);
+    if (warm->pid < 0) {
         ret = -errno;
-        log_err("sandbox_clone_failed", "errno=%d", errno);
-        goto out_close;
+        warm->pid = 0;
+        log_err("sandbox_clone_failed", "errno=%d", -ret);
+        goto fail;
     }
-    if (state.pid == 0)
+    if (warm->pid == 0)
         child_main(&ctx);
 
-    close(sync_pair[1]);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    sync_pair[1] = out_pipe[1] = err_pipe[1] = -1;
+    warm->sync_fd = TAKE_FD(sync_pair[0]);
+    warm->stdout_fd = TAKE_FD(out_pipe[0]);
+    warm->stderr_fd = TAKE_FD(err_pipe[0]);
+    close_pair(sync_pair);
+    close_pair(out_pipe);
+    close_pair(err_pipe);
 
-    ret = cg_job_attach(cgroup, state.pid);
+    *ret_warm = warm;
+    return 0;
+
+fail:
+    close_pair(sync_pair);
+    close_pair(out_pipe);
+    close_pair(err_pipe);
+    warm_child_free(warm);
+    return ret;
+}
+
+/* True when the child died while it waited (it failed to build its root, or was killed). */
+static bool warm_child_dead(const struct warm_child *warm)
+{
+    struct pollfd pfd = {.fd = warm->pidfd, .events = POLLIN};
+
+    return poll(&pfd, 1, 0) != 0;
+}
+
+int sandbox_warm_up(struct sandbox *sandbox)
+{
+    if (sandbox->warm && !warm_child_dead(sandbox->warm))
+        return 0;
+    warm_child_free(TAKE_PTR(sandbox->warm));
+    return warm_child_new(sandbox, &sandbox->warm);
+}
+
+/* Takes the waiting child for this step, cloning one now if none is ready. */
+static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_warm)
+{
+    int ret = sandbox_warm_up(sandbox);
+
+    if (ret < 0)
+        return ret;
+    *ret_warm = TAKE_PTR(sandbox->warm);
+    return 0;
+}
+
+/* Packs argv for the child. Returns 0, or -E2BIG when it does not fit in one message. */
+static int job_message_fill(struct job_message *message, const struct sandbox_step *step)
+{
+    size_t offset = 0;
+    uint32_t argc = 0;
+
+    message->limits = *step->limits;
+    for (; step->argv[argc]; argc++) {
+        size_t len = strlen(step->argv[argc]) + 1;
+
+        if (argc >= ARGV_COUNT_MAX || offset + len > ARGV_BYTES_MAX)
+            return -E2BIG;
+        memcpy(message->argv + offset, step->argv[argc], len);
+        offset += len;
+    }
+    if (argc == 0)
+        return -EINVAL;
+    message->argc = argc;
+    message->argv_bytes = (uint32_t)offset;
+    return 0;
+}
+
+/* Hands the job to the waiting child: limits on its cgroup, stdin in its memfd, then the
+ * message. */
+static int sandbox_start_job(struct sandbox *sandbox, struct warm_child *warm,
+                             const struct sandbox_step *step, const struct job_message *message)
+{
+    size_t size = offsetof(struct job_message, argv) + message->argv_bytes;
+    size_t done = 0;
+    int ret;
+
+    ret = cg_job_set_limits(warm->cgroup, step->limits, sandbox->config->sandbox.cpu_quota_pct);
+    if (ret < 0)
+        return ret;
+
+    while (done < step->stdin_size) {
+        ssize_t n = write(warm->stdin_fd, step->stdin_data + done, step->stdin_size - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        done += (size_t)n;
+    }
+    /* The child holds the same open file, offset included. */
+    if (lseek(warm->stdin_fd, 0, SEEK_SET) < 0)
+        return -errno;
+
+    if (send(warm->sync_fd, message, size, MSG_NOSIGNAL) != (ssize_t)size)
+        return -errno;
+    return 0;
+}
+
+int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
+                struct step_outcome *ret_outcome, struct event_list *events)
+{
+    const struct limits *limits = step->limits;
+    _cleanup_free_ struct job_message *message = malloc(sizeof(*message));
+    struct run_state state = {.pidfd = -1, .out = {{.fd = -1}, {.fd = -1}}};
+    struct warm_child *warm = NULL;
+    enum setup_stage stage = STAGE_WAIT_JOB;
+    struct cg_stats stats = {0};
+    siginfo_t info = {0};
+    int ret;
+
+    memset(ret_outcome, 0, sizeof(*ret_outcome));
+    if (!message)
+        return -ENOMEM;
+    ret = job_message_fill(message, step);
+    if (ret < 0)
+        return ret;
+
+    ret = sandbox_take_warm(sandbox, &warm);
+    if (ret < 0)
+        return ret;
+
+    /* What the child used while it waited is not the job's. */
+    cg_job_cpu_usage_ns(warm->cgroup, &state.cpu_before_ns);
+    state.started_ms = now_ms();
+    ret = sandbox_start_job(sandbox, warm, step, message);
     if (ret == 0)
-        ret = sandbox_guide_child(sandbox, state.pid, sync_pair[0],
+        ret = sandbox_guide_child(sandbox, warm->pid, warm->sync_fd,
                                   state.started_ms + limits->wall_ms, &stage);
     if (ret < 0) {
         log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
                   "stage=%s errno=%d", setup_stage_names[stage], -ret);
-        reap_failed_child(state.pid);
-        goto out_close;
+        warm_child_free(warm);
+        return ret;
     }
 
-    state.out[0].fd = out_pipe[0];
-    state.out[1].fd = err_pipe[0];
-    ret = sandbox_supervise(sandbox, cgroup, limits, &state);
+    state.pid = warm->pid;
+    state.pidfd = warm->pidfd;
+    state.out[0].fd = warm->stdout_fd;
+    state.out[1].fd = warm->stderr_fd;
+    ret = sandbox_supervise(sandbox, warm->cgroup, limits, &state);
     if (ret < 0)
         run_kill(&state, KILL_NONE);
 
     while (waitid(P_PID, state.pid, &info, WEXITED) < 0 && errno == EINTR)
         ;
+    warm->pid = 0;
     ret_outcome->wall_ms = (state.exited ? state.exited_ms : now_ms()) - state.started_ms;
 
     if (ret == 0)
-        ret = cg_job_stats(cgroup, &stats);
+        ret = cg_job_stats(warm->cgroup, &stats);
     if (ret == 0) {
+        stats.cpu_usage_ns -= stats.cpu_usage_ns > state.cpu_before_ns ? state.cpu_before_ns : 0;
         ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
         ret_outcome->memory_peak_kb = stats.memory_peak_bytes / 1024;
         classify(&state, &info, &stats, limits, ret_outcome, events);
@@ -1113,14 +1370,14 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                   "errno=%d", -ret);
     }
 
-out_close:
     free(state.out[0].data);
     free(state.out[1].data);
-    if (state.pidfd >= 0)
-        close(state.pidfd);
-    close_pair(sync_pair);
-    close_pair(out_pipe);
-    close_pair(err_pipe);
-    cg_job_destroy(cgroup);
+    warm_child_free(warm);
+
+    /* Clone the next step's child now: it moves into its cgroup while the worker publishes
+     * this result and waits for work. Not while the job ran, because a process moving
+     * between cgroups holds up the forks and exits of every other one. */
+    if (sandbox_warm_up(sandbox) < 0)
+        log_warn("sandbox_warm_up_failed", "action=clone_when_needed");
     return ret;
 }

@@ -263,6 +263,55 @@ class FleetTest(FleetTestCase):
         pending = self.fleet.r.xpending("ccx:jobs", "ccx-workers")
         self.assertEqual(pending["pending"], 0)
 
+    def test_killed_worker_takes_its_job_and_cgroups_with_it(self):
+        import glob
+        import os
+        import signal
+        import time
+
+        from fleet import _proc_stat, descendants
+
+        marker = "4242.5"
+        job_id = self.fleet.submit("sh", f"sleep {marker}\n", limits={"wall_ms": 60000})
+
+        def sleeper_and_worker():
+            for pid in descendants(self.fleet.supervisor.pid):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        argv = f.read().split(b"\0")
+                except OSError:
+                    continue
+                if argv[:2] == [b"sleep", marker.encode()]:
+                    parent = pid
+                    while parent and (_proc_stat(parent) or ("",))[0] != "ccx-worker":
+                        parent = (_proc_stat(parent) or (None, None, 0))[2]
+                    return pid, parent
+            return None, None
+
+        deadline = time.monotonic() + 10
+        sleeper, worker = sleeper_and_worker()
+        while not sleeper and time.monotonic() < deadline:
+            time.sleep(0.05)
+            sleeper, worker = sleeper_and_worker()
+        self.assertTrue(sleeper and worker, "the job never started")
+
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            left = glob.glob(f"/sys/fs/cgroup/*/ccx/w{worker}-*") + \
+                glob.glob(f"/sys/fs/cgroup/ccx/w{worker}-*")
+            if _proc_stat(sleeper) is None and not left:
+                break
+            time.sleep(0.1)
+        self.assertIsNone(_proc_stat(sleeper), "the job outlived its worker")
+        self.assertEqual(left, [], "the dead worker's cgroups were not swept")
+        # The job stays pending for its dead reader until it is taken over, minutes later
+        # (tested above with a shortened idle time); nothing is stored meanwhile.
+        self.assertIsNone(self.fleet.r.get("ccx:result:" + job_id))
+        # The slot is restarted and the fleet goes on.
+        time.sleep(1.5)
+        self.assert_hello("python")
+
 
 if __name__ == "__main__":
     unittest.main()
