@@ -656,7 +656,7 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
           offsetof(struct ccx_config, max_job_bytes) },
         { "max_files", 1000, 1, 100000, offsetof(struct ccx_config, max_files) },
         { "max_args", 256, 0, 100000, offsetof(struct ccx_config, max_args) },
-        { "shutdown_grace_s", 30, 0, 86400, offsetof(struct ccx_config, shutdown_grace_s) },
+        { "shutdown_grace_s", 360, 0, 86400, offsetof(struct ccx_config, shutdown_grace_s) },
     };
     int r;
 

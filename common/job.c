@@ -312,6 +312,10 @@ static const char *path_problem(const char *ptr, size_t len)
         return "contains a NUL byte";
     if (ptr[0] == '/')
         return "is absolute";
+    /* The entry file's path is handed to an interpreter or compiler, which would read a
+     * leading '-' as an option of its own (python3 -m, gcc @file). */
+    if (ptr[0] == '-')
+        return "starts with '-'";
 
     while (start <= len) {
         const char *slash = memchr(ptr + start, '/', len - start);

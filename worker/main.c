@@ -191,9 +191,13 @@ static int worker_apply_option(struct options *opts, int option, char *value)
         break;
     case 'w':
         r = worker_parse_u64(value, &opts->wall_ms);
+        if (r == 0 && opts->wall_ms == 0)
+            r = -EINVAL; /* 0 would mean "the default" below; say so rather than guess */
         break;
     case 'm':
         r = worker_parse_u64(value, &opts->memory_mb);
+        if (r == 0 && opts->memory_mb == 0)
+            r = -EINVAL;
         break;
     default:
         return -EINVAL;

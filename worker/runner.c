@@ -53,6 +53,19 @@ static int runner_set_reason(struct result *result, enum job_status status, cons
     return 0;
 }
 
+/* Why a step could not run: a command line too long for the sandbox is the job's doing,
+ * anything else is ours. */
+static int runner_step_failed(struct result *result, const char *step_name, int error)
+{
+    if (error == -E2BIG)
+        return runner_set_reason(result, JOB_STATUS_REJECTED,
+                                 "the %s command line is too long for the sandbox (args)",
+                                 step_name);
+    return runner_set_reason(result, JOB_STATUS_INTERNAL_ERROR,
+                             "the %s step's sandbox could not be set up (errno %d)", step_name,
+                             -error);
+}
+
 /* The compile step's limits, except the workspace, which it shares with the run. */
 static struct limits runner_compile_limits(const struct language *language, const struct job *job)
 {
@@ -81,9 +94,7 @@ static int runner_compile(struct sandbox *sandbox, const struct language *langua
     result->has_compile = true;
     ret = sandbox_run(sandbox, &step, &result->compile, &result->events);
     if (ret < 0)
-        return runner_set_reason(result, JOB_STATUS_INTERNAL_ERROR,
-                                 "the compile step's sandbox could not be set up (errno %d)",
-                                 -ret);
+        return runner_step_failed(result, "compile", ret);
 
     if (result->compile.status != JOB_STATUS_OK) {
         enum job_status why = result->compile.status;
@@ -119,23 +130,25 @@ static int runner_execute(struct sandbox *sandbox, const struct language *langua
 
     ret = sandbox_run(sandbox, &step, &result->run, &result->events);
     if (ret < 0)
-        return runner_set_reason(result, JOB_STATUS_INTERNAL_ERROR,
-                                 "the sandbox could not be set up (errno %d)", -ret);
+        return runner_step_failed(result, "run", ret);
     result->status = result->run.status;
     return 0;
 }
 
 /* Files that do not fit the workspace are the job's doing; anything else is ours. */
-static int runner_prepare_workspace(struct sandbox *sandbox, const struct job *job,
-                                    struct result *result, bool *ret_ready)
+static int runner_prepare_workspace(struct sandbox *sandbox, const struct ccx_config *config,
+                                    const struct job *job, struct result *result,
+                                    bool *ret_ready)
 {
     int ret = sandbox_workspace_create(sandbox, job);
 
     *ret_ready = ret == 0;
     if (ret == -ENOSPC || ret == -EFBIG || ret == -EDQUOT)
         return runner_set_reason(result, JOB_STATUS_REJECTED,
-                                 "the job's files do not fit in limits.disk_mb (%llu MB)",
-                                 (unsigned long long)job->limits.disk_mb);
+                                 "the job's files do not fit in the workspace: "
+                                 "limits.disk_mb (%llu MB) or its %llu inodes",
+                                 (unsigned long long)job->limits.disk_mb,
+                                 (unsigned long long)config->sandbox.inodes);
     if (ret < 0) {
         log_job(job, LOG_LEVEL_ERR, "workspace_create_failed", "errno=%d", -ret);
         return runner_set_reason(result, JOB_STATUS_INTERNAL_ERROR,
@@ -173,7 +186,7 @@ int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const s
 
     ret = sandbox_describe(sandbox, &result->enforced);
     if (ret == 0)
-        ret = runner_prepare_workspace(sandbox, job, result, &ready);
+        ret = runner_prepare_workspace(sandbox, config, job, result, &ready);
     if (ret == 0 && ready && language->compile_argv)
         ret = runner_compile(sandbox, language, job, result);
     if (ret == 0 && ready && result->status == JOB_STATUS_OK)

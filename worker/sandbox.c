@@ -32,9 +32,12 @@
 #include "common/log.h"
 #include "worker/cgroup.h"
 #include "worker/filter.h"
+#include "worker/init_report.h"
 
 /* How often a running job's CPU time is checked against cpu_ms. */
 #define CPU_POLL_INTERVAL_MS 20
+/* How long a child may take from the job's message to its exec: our set-up, not the job. */
+#define SETUP_TIMEOUT_MS 10000
 /* After the job's init has died, how long its pipes may take to reach end of file. */
 #define DRAIN_GRACE_MS 1000
 #define READ_CHUNK_BYTES 65536
@@ -123,6 +126,7 @@ struct warm_child {
     int stdin_fd;            /* a memfd the child holds as well: filled when the job comes */
     int stdout_fd;           /* read ends of the job's pipes */
     int stderr_fd;
+    int report_fd;           /* read end of init's report pipe */
     struct cg_job *cgroup;   /* created with the ceilings; the job's limits go in later */
 };
 /* A host path bound read-only at the same place inside, checked once per worker. */
@@ -149,14 +153,17 @@ struct sandbox {
     bool workspace_mounted;
     uint64_t step_seq;
     struct warm_child *warm; /* the next step's child, or NULL */
+    int init_fd;             /* the ccx-init executable (O_PATH) */
 };
 
 /* What the child needs, prepared before clone so that the child never allocates. */
 struct child_context {
     const struct sandbox *sandbox;
     const struct limits *limits; /* in job_message, once the job came */
-    char *argv[ARGV_COUNT_MAX + 1];
+    char *argv[ARGV_COUNT_MAX + 2]; /* "ccx-init", then the job's argv */
     int sync_fd;
+    int report_fd;               /* write end of init's report pipe */
+    int init_fd;                 /* the ccx-init executable, opened by the worker */
     int stdin_fd;
     int stdout_fd;
     int stderr_fd;
@@ -428,13 +435,27 @@ static void child_set_rlimits(const struct child_context *ctx)
  * stays open in the child, even while it waits for its job. */
 static void child_setup_stdio(struct child_context *ctx)
 {
+    /* Out of the way first, so that no dup2 below lands on one of them. */
+    int sync_fd = fcntl(ctx->sync_fd, F_DUPFD_CLOEXEC, 64);
+    int report_fd = fcntl(ctx->report_fd, F_DUPFD_CLOEXEC, 64);
+    int init_fd = fcntl(ctx->init_fd, F_DUPFD_CLOEXEC, 64);
+
+    if (sync_fd < 0 || report_fd < 0 || init_fd < 0)
+        child_fail(ctx->sync_fd, STAGE_STDIO, errno);
+    ctx->sync_fd = sync_fd;
+
     child_check(ctx, STAGE_STDIO, dup2(ctx->stdin_fd, STDIN_FILENO));
     child_check(ctx, STAGE_STDIO, dup2(ctx->stdout_fd, STDOUT_FILENO));
     child_check(ctx, STAGE_STDIO, dup2(ctx->stderr_fd, STDERR_FILENO));
 
-    if (ctx->sync_fd > 3)
-        child_check(ctx, STAGE_STDIO, (int)syscall(SYS_close_range, 3, ctx->sync_fd - 1, 0));
-    child_check(ctx, STAGE_STDIO, (int)syscall(SYS_close_range, ctx->sync_fd + 1, ~0U, 0));
+    /* 3 is init's report descriptor and must survive exec; the others close on it. */
+    child_check(ctx, STAGE_STDIO, dup3(report_fd, INIT_REPORT_FD, 0));
+    child_check(ctx, STAGE_STDIO, dup3(sync_fd, INIT_REPORT_FD + 1, O_CLOEXEC));
+    child_check(ctx, STAGE_STDIO, dup3(init_fd, INIT_REPORT_FD + 2, O_CLOEXEC));
+    ctx->sync_fd = INIT_REPORT_FD + 1;
+    ctx->init_fd = INIT_REPORT_FD + 2;
+    child_check(ctx, STAGE_STDIO,
+                (int)syscall(SYS_close_range, INIT_REPORT_FD + 3, ~0U, 0));
 
     /* No controlling terminal: a new session that has none. */
     child_check(ctx, STAGE_STDIO, setsid());
@@ -506,10 +527,11 @@ static void child_receive_job(struct child_context *ctx)
     for (uint32_t i = 0; i < message.argc; i++) {
         if (offset >= message.argv_bytes)
             child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
-        ctx->argv[i] = message.argv + offset;
-        offset += strlen(ctx->argv[i]) + 1;
+        ctx->argv[i + 1] = message.argv + offset;
+        offset += strlen(ctx->argv[i + 1]) + 1;
     }
-    ctx->argv[message.argc] = NULL;
+    ctx->argv[0] = "ccx-init";
+    ctx->argv[message.argc + 1] = NULL;
     ctx->limits = &message.limits;
 }
 
@@ -555,7 +577,8 @@ static void __attribute__((noreturn)) child_main(struct child_context *ctx)
     child_drop_privileges(ctx);
 
     child_check(ctx, STAGE_SECCOMP, filter_install(ctx->sandbox->filter) < 0 ? -1 : 0);
-    execve(ctx->argv[0], ctx->argv, ctx->sandbox->envp);
+    /* ccx-init by descriptor: it lives outside the new root. It starts the job's program. */
+    syscall(SYS_execveat, ctx->init_fd, "", ctx->argv, ctx->sandbox->envp, AT_EMPTY_PATH);
     child_fail(ctx->sync_fd, STAGE_EXEC, errno);
 }
 
@@ -678,6 +701,30 @@ static int sandbox_build_environment(struct sandbox *sandbox)
     return 0;
 }
 
+/* Opens ccx-init: beside this executable when installed, else where the build put it. */
+static int sandbox_open_init(struct sandbox *sandbox)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("/ccx-init"));
+    char *slash;
+
+    if (n > 0) {
+        path[n] = '\0';
+        slash = strrchr(path, '/');
+        if (slash) {
+            strcpy(slash, "/ccx-init");
+            sandbox->init_fd = open(path, O_PATH | O_CLOEXEC);
+        }
+    }
+    if (sandbox->init_fd < 0)
+        sandbox->init_fd = open(CCX_INIT_FALLBACK, O_PATH | O_CLOEXEC);
+    if (sandbox->init_fd < 0) {
+        log_err("sandbox_init_missing", "path=%s errno=%d", CCX_INIT_FALLBACK, errno);
+        return -ENOENT;
+    }
+    return 0;
+}
+
 int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox)
 {
     struct sandbox *sandbox = calloc(1, sizeof(*sandbox));
@@ -689,6 +736,7 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
     sandbox->slot = slot;
     sandbox->host_uid = config->sandbox.uid_base + (uid_t)slot;
     sandbox->cap_last = sandbox_read_cap_last();
+    sandbox->init_fd = -1;
     sandbox_ensure_std_fds();
 
     ret = sandbox_build_environment(sandbox);
@@ -699,7 +747,9 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
         return ret;
     }
 
-    ret = filter_new(&sandbox->filter);
+    ret = sandbox_open_init(sandbox);
+    if (ret == 0)
+        ret = filter_new(&sandbox->filter);
     if (ret < 0) {
         sandbox_free(sandbox);
         return ret;
@@ -738,6 +788,8 @@ void sandbox_free(struct sandbox *sandbox)
         return;
     warm_child_free(sandbox->warm);
     sandbox_workspace_destroy(sandbox);
+    if (sandbox->init_fd >= 0)
+        close(sandbox->init_fd);
     filter_free(sandbox->filter);
     cg_system_free(sandbox->cgroups);
     free(sandbox->binds);
@@ -1141,6 +1193,8 @@ static void warm_child_free(struct warm_child *warm)
         close(warm->stdout_fd);
     if (warm->stderr_fd >= 0)
         close(warm->stderr_fd);
+    if (warm->report_fd >= 0)
+        close(warm->report_fd);
     cg_job_destroy(warm->cgroup);
     free(warm);
 }
@@ -1151,6 +1205,7 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
 {
     struct child_context ctx = {.sandbox = sandbox};
     int sync_pair[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    int report_pipe[2] = {-1, -1};
     struct warm_child *warm = calloc(1, sizeof(*warm));
     char cgroup_name[64];
     int ret;
@@ -1158,7 +1213,7 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
     if (!warm)
         return -ENOMEM;
     *warm = (struct warm_child){.pidfd = -1, .sync_fd = -1, .stdin_fd = -1, .stdout_fd = -1,
-                                .stderr_fd = -1};
+                                .stderr_fd = -1, .report_fd = -1};
 
     /* Created with the ceilings: each job's own limits only ever lower them. */
     snprintf(cgroup_name, sizeof(cgroup_name), "w%d-%" PRIu64, (int)getpid(),
@@ -1173,6 +1228,7 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
 
     warm->stdin_fd = memfd_create("ccx-stdin", MFD_CLOEXEC);
     if (warm->stdin_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
+        pipe2(report_pipe, O_CLOEXEC) < 0 ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) {
         ret = -errno;
         goto fail;
@@ -1191,6 +1247,8 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
     ctx.stdin_fd = warm->stdin_fd;
     ctx.stdout_fd = out_pipe[1];
     ctx.stderr_fd = err_pipe[1];
+    ctx.report_fd = report_pipe[1];
+    ctx.init_fd = sandbox->init_fd;
 
     warm->pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
                                CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD,
@@ -1207,9 +1265,11 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
     warm->sync_fd = TAKE_FD(sync_pair[0]);
     warm->stdout_fd = TAKE_FD(out_pipe[0]);
     warm->stderr_fd = TAKE_FD(err_pipe[0]);
+    warm->report_fd = TAKE_FD(report_pipe[0]);
     close_pair(sync_pair);
     close_pair(out_pipe);
     close_pair(err_pipe);
+    close_pair(report_pipe);
 
     *ret_warm = warm;
     return 0;
@@ -1218,6 +1278,7 @@ fail:
     close_pair(sync_pair);
     close_pair(out_pipe);
     close_pair(err_pipe);
+    close_pair(report_pipe);
     warm_child_free(warm);
     return ret;
 }
@@ -1302,6 +1363,32 @@ static int sandbox_start_job(struct sandbox *sandbox, struct warm_child *warm,
     return 0;
 }
 
+/* Replaces init's own exit status in *info by the program's, as init reported it. When
+ * init was killed (timeout, output limit, OOM) it reported nothing, and its status stands.
+ * Returns 0, or -errno when the program could not be executed at all (our configuration's
+ * fault, not the job's). */
+static int init_read_report(struct warm_child *warm, siginfo_t *info)
+{
+    struct init_report report;
+    int flags = fcntl(warm->report_fd, F_GETFL);
+
+    if (flags < 0 || fcntl(warm->report_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return 0;
+    if (read(warm->report_fd, &report, sizeof(report)) != sizeof(report))
+        return 0;
+
+    if (report.kind == INIT_EXEC_FAILED)
+        return report.value > 0 ? -report.value : -EIO;
+    if (report.kind == INIT_EXITED) {
+        info->si_code = CLD_EXITED;
+        info->si_status = report.value;
+    } else if (report.kind == INIT_SIGNALED) {
+        info->si_code = CLD_KILLED;
+        info->si_status = report.value;
+    }
+    return 0;
+}
+
 int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                 struct step_outcome *ret_outcome, struct event_list *events)
 {
@@ -1327,11 +1414,10 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
 
     /* What the child used while it waited is not the job's. */
     cg_job_cpu_usage_ns(warm->cgroup, &state.cpu_before_ns);
-    state.started_ms = now_ms();
     ret = sandbox_start_job(sandbox, warm, step, message);
     if (ret == 0)
         ret = sandbox_guide_child(sandbox, warm->pid, warm->sync_fd,
-                                  state.started_ms + limits->wall_ms, &stage);
+                                  now_ms() + SETUP_TIMEOUT_MS, &stage);
     if (ret < 0) {
         log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
                   "stage=%s errno=%d", setup_stage_names[stage], -ret);
@@ -1339,21 +1425,36 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
         return ret;
     }
 
+    /* The job's clock starts now: set-up time is ours, not the job's. */
+    state.started_ms = now_ms();
     state.pid = warm->pid;
     state.pidfd = warm->pidfd;
     state.out[0].fd = warm->stdout_fd;
     state.out[1].fd = warm->stderr_fd;
     ret = sandbox_supervise(sandbox, warm->cgroup, limits, &state);
-    if (ret < 0)
+    if (ret < 0) {
+        log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_supervise_failed",
+                  "errno=%d", -ret);
         run_kill(&state, KILL_NONE);
+    }
 
     while (waitid(P_PID, state.pid, &info, WEXITED) < 0 && errno == EINTR)
         ;
     warm->pid = 0;
+    if (ret == 0) {
+        ret = init_read_report(warm, &info);
+        if (ret < 0)
+            log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
+                      "stage=%s errno=%d", setup_stage_names[STAGE_EXEC], -ret);
+    }
     ret_outcome->wall_ms = (state.exited ? state.exited_ms : now_ms()) - state.started_ms;
 
-    if (ret == 0)
+    if (ret == 0) {
         ret = cg_job_stats(warm->cgroup, &stats);
+        if (ret < 0)
+            log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "cgroup_stats_failed",
+                      "errno=%d", -ret);
+    }
     if (ret == 0) {
         stats.cpu_usage_ns -= stats.cpu_usage_ns > state.cpu_before_ns ? state.cpu_before_ns : 0;
         ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
@@ -1365,9 +1466,6 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
         ret_outcome->stderr_data = TAKE_PTR(state.out[1].data);
         ret_outcome->stderr_size = state.out[1].size;
         ret_outcome->stderr_dropped = state.out[1].dropped;
-    } else {
-        log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_supervise_failed",
-                  "errno=%d", -ret);
     }
 
     free(state.out[0].data);

@@ -114,7 +114,7 @@ Test(config, loads_shipped_file)
     cr_assert_eq(config->max_job_bytes, 16777216);
     cr_assert_eq(config->max_files, 1000);
     cr_assert_eq(config->max_args, 256);
-    cr_assert_eq(config->shutdown_grace_s, 30);
+    cr_assert_eq(config->shutdown_grace_s, 360);
     config_free(config);
 }
 

@@ -891,6 +891,14 @@ Test(job, rejects_absolute_file_path)
     job_free(job);
 }
 
+Test(job, rejects_file_path_read_as_an_option)
+{
+    struct job *job = decode_file_path("-m", 2);
+
+    cr_assert_str_eq(job->reject_reason, "files: path '-m' starts with '-'");
+    job_free(job);
+}
+
 Test(job, rejects_dotdot_file_path)
 {
     struct job *job = decode_file_path("a/../../x", 9);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,7 @@ Test(sandbox, passes_stdin_and_nested_files)
     result_clear(&result);
 }
 
-Test(sandbox, job_is_unprivileged_pid_one_with_seccomp)
+Test(sandbox, job_is_unprivileged_under_seccomp_below_init)
 {
     struct job_spec spec = {
         .language = "python",
@@ -242,7 +243,7 @@ Test(sandbox, job_is_unprivileged_pid_one_with_seccomp)
     run_spec(&spec, &result);
     assert_status(&result, JOB_STATUS_OK);
     cr_assert_str_eq(stdout_text(&result),
-                     "1 1000 1000 [] 0000000000000000 0000000000000000 1 2\n");
+                     "2 1000 1000 [] 0000000000000000 0000000000000000 1 2\n");
     result_clear(&result);
 }
 
@@ -283,7 +284,7 @@ Test(sandbox, host_files_and_names_are_out_of_reach)
                      "/etc/shadow False\n/root False\n/home False\n/var False\n/run/ccx False\n"
                      "/sys False\nccx\n"
                      "['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr', "
-                     "'work']\n1\n");
+                     "'work']\n2\n");
     result_clear(&result);
 }
 
@@ -430,6 +431,94 @@ Test(sandbox, stops_output_flood_and_keeps_first_bytes)
     cr_assert_gt(result.run.stdout_dropped, 0);
     cr_assert_eq(memcmp(result.run.stdout_data, "0123456789012", 13), 0);
     cr_assert(has_event(&result, "output_limit"));
+    result_clear(&result);
+}
+
+Test(sandbox, program_gets_ordinary_signal_semantics)
+{
+    struct job_spec spec = {
+        .language = "c",
+        .source = "#include <signal.h>\n#include <stdio.h>\n"
+                  "int main(void) { puts(\"raising\"); fflush(stdout); raise(SIGTERM);\n"
+                  "  puts(\"survived\"); return 0; }\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_SIGNALED);
+    cr_assert_eq(result.run.signal, SIGTERM);
+    cr_assert_str_eq(stdout_text(&result), "raising\n");
+    result_clear(&result);
+}
+
+Test(sandbox, abort_is_reported_as_sigabrt)
+{
+    struct job_spec spec = {
+        .language = "c",
+        .source = "#include <stdlib.h>\nint main(void) { abort(); }\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_SIGNALED);
+    cr_assert_eq(result.run.signal, SIGABRT);
+    result_clear(&result);
+}
+
+Test(sandbox, orphans_are_reaped_so_forks_go_on)
+{
+    /* Each run leaves an orphan that exits at once: without a reaping init they would stay
+     * as zombies and use up the pids limit long before the loop ends. */
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import subprocess\n"
+                  "for i in range(100):\n"
+                  "    subprocess.run(['/bin/sh', '-c', '/bin/true & exit 0'], check=True)\n"
+                  "print('done')\n",
+        .limit_names = {"pids"},
+        .limit_values = {16},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "done\n");
+    cr_assert_not(has_event(&result, "pids_limit"));
+    result_clear(&result);
+}
+
+Test(sandbox, init_cannot_be_read_or_signalled_by_the_job)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import os, signal\n"
+                  "for p in ['/proc/1/environ', '/proc/1/mem', '/proc/1/fd/3']:\n"
+                  "    try:\n        open(p, 'rb').read(1)\n        print(p, 'readable')\n"
+                  "    except OSError as e:\n        print(p, type(e).__name__)\n"
+                  "os.kill(1, signal.SIGKILL)\nprint('still here')\n",
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "/proc/1/environ PermissionError\n"
+                                           "/proc/1/mem PermissionError\n"
+                                           "/proc/1/fd/3 PermissionError\nstill here\n");
+    result_clear(&result);
+}
+
+Test(sandbox, tiny_wall_limit_is_a_timeout_not_our_failure)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import time\ntime.sleep(5)\n",
+        .limit_names = {"wall_ms"},
+        .limit_values = {1},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_TIMEOUT);
     result_clear(&result);
 }
 

@@ -1,0 +1,74 @@
+/* ccx-init: pid 1 of every job's pid namespace.
+ *
+ * The sandbox execs this in place of the job's program, which it then starts as pid 2. A
+ * program that is pid 1 itself gets the kernel's init semantics: signals it sends itself are
+ * ignored (raise(SIGTERM) does nothing, abort() ends in SIGSEGV) and no one reaps its
+ * orphans, which pile up as zombies until the pids limit refuses every fork. Here the
+ * program runs as an ordinary process; this init reaps whatever is orphaned, and reports on
+ * descriptor 3 how the program ended. When the program ends, init exits, and the kernel
+ * kills everything left in the namespace.
+ *
+ * Usage (by the sandbox only): ccx-init PROGRAM [ARG]...  with descriptor 3 open for the
+ * report. The environment is passed on unchanged. Runs with the job's uid, its seccomp
+ * filter and no capabilities; marks itself non-dumpable so that the job cannot read its
+ * memory or descriptors through /proc/1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "worker/init_report.h"
+
+static void report(int kind, int value)
+{
+    struct init_report message = {.kind = kind, .value = value};
+
+    /* Nothing to be done if it fails: the worker falls back on init's own exit status. */
+    if (write(INIT_REPORT_FD, &message, sizeof(message)) != sizeof(message))
+        return;
+}
+
+int main(int argc, char **argv)
+{
+    int status = 0;
+    pid_t program;
+
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (argc < 2 || fcntl(INIT_REPORT_FD, F_SETFD, FD_CLOEXEC) < 0) {
+        report(INIT_EXEC_FAILED, EINVAL);
+        return 127;
+    }
+
+    program = fork();
+    if (program < 0) {
+        report(INIT_EXEC_FAILED, errno);
+        return 127;
+    }
+    if (program == 0) {
+        extern char **environ;
+
+        execve(argv[1], argv + 1, environ);
+        report(INIT_EXEC_FAILED, errno);
+        _exit(127);
+    }
+
+    /* Reap everything; stop when the program itself is done. */
+    for (;;) {
+        pid_t pid = waitpid(-1, &status, 0);
+
+        if (pid == program)
+            break;
+        if (pid < 0 && errno != EINTR) {
+            report(INIT_EXEC_FAILED, errno);
+            return 127;
+        }
+    }
+
+    if (WIFSIGNALED(status))
+        report(INIT_SIGNALED, WTERMSIG(status));
+    else
+        report(INIT_EXITED, WEXITSTATUS(status));
+    return 0;
+}
