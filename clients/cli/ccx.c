@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -672,28 +673,78 @@ static uint64_t submit_wait_s(const struct submit_options *opts)
     return DEFAULT_WAIT_S + WAIT_SLACK_S;
 }
 
-/* Waits for the reply list, then looks at the stored result once, in case the reply was
- * taken by someone else or pushed before a reconnect. Prints the result. */
-static int submit_wait(redisContext *context, const char *id, uint64_t wait_s, bool json)
+static uint64_t monotonic_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
+/* One BLPOP of at most wait_s. Returns 1 and prints the result, 0 when none came, or
+ * -errno when the connection failed (the caller reconnects). */
+static int submit_blpop(redisContext *context, const char *id, uint64_t wait_s, bool json,
+                        int *ret_exit)
 {
     _cleanup_reply_ redisReply *reply = NULL;
-    _cleanup_reply_ redisReply *stored = NULL;
     struct timeval socket_timeout = { .tv_sec = (time_t)(wait_s + SOCKET_SLACK_S) };
 
     if (redisSetTimeout(context, socket_timeout) != REDIS_OK)
-        return redis_failure(context, NULL, "setting the wait timeout");
-
+        return -EIO;
     reply = redisCommand(context, "BLPOP %s%s %llu", KEY_REPLY_PREFIX, id,
                          (unsigned long long)wait_s);
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
-        return redis_failure(context, reply, "BLPOP");
+    if (!reply)
+        return -EIO;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        *ret_exit = redis_failure(context, reply, "BLPOP");
+        return 1;
+    }
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[1]->type == REDIS_REPLY_STRING)
-        return print_result(reply->element[1]->str, reply->element[1]->len, json);
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        *ret_exit = print_result(reply->element[1]->str, reply->element[1]->len, json);
+        return 1;
+    }
+    return 0;
+}
 
-    stored = redisCommand(context, "GET %s%s", KEY_RESULT_PREFIX, id);
+/* Waits for the reply list until wait_s have passed, reconnecting when Redis goes away
+ * (a restart must not cost the client its result), then looks at the stored result once,
+ * in case the reply was taken by someone else. Prints the result. */
+static int submit_wait(redisContext **context, const char *url, const char *id,
+                       uint64_t wait_s, bool json)
+{
+    _cleanup_reply_ redisReply *stored = NULL;
+    uint64_t deadline_s = monotonic_s() + wait_s;
+    useconds_t backoff_us = 200000;
+    int exit_status = EXIT_REDIS;
+
+    for (uint64_t now = monotonic_s(); now < deadline_s; now = monotonic_s()) {
+        int r = *context ? submit_blpop(*context, id, deadline_s - now, json, &exit_status)
+                         : -EIO;
+
+        if (r > 0)
+            return exit_status;
+        if (r == 0)
+            break;
+
+        /* The connection broke: try again, quietly, until the deadline. */
+        if (*context)
+            redisFree(TAKE_PTR(*context));
+        usleep(backoff_us);
+        backoff_us = backoff_us < 2000000 ? backoff_us * 2 : backoff_us;
+        if (redis_connect(url, CONNECT_TIMEOUT_MS, context) < 0)
+            *context = NULL;
+    }
+
+    if (!*context && redis_connect(url, CONNECT_TIMEOUT_MS, context) < 0) {
+        *context = NULL;
+        fprintf(stderr, "ccx: lost Redis while waiting for job %s; 'ccx result %s' looks "
+                        "again\n", id, id);
+        return EXIT_REDIS;
+    }
+    stored = redisCommand(*context, "GET %s%s", KEY_RESULT_PREFIX, id);
     if (!stored || stored->type == REDIS_REPLY_ERROR)
-        return redis_failure(context, stored, "GET");
+        return redis_failure(*context, stored, "GET");
     if (stored->type == REDIS_REPLY_STRING)
         return print_result(stored->str, stored->len, json);
 
@@ -754,7 +805,8 @@ static int submit_send(const struct submit_options *opts, const char *id,
         return EXIT_STATUS_OK;
     }
 
-    return submit_wait(context, id, submit_wait_s(opts), opts->json);
+    return submit_wait(&context, redis_url_choose(opts->redis_url, NULL), id,
+                       submit_wait_s(opts), opts->json);
 }
 
 static int cmd_submit(int argc, char **argv)

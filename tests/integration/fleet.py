@@ -161,8 +161,16 @@ class Fleet:
             self.stop()
             raise
 
-    def _start_redis(self):
-        port = free_port()
+    def restart_redis(self):
+        """Stops redis-server and starts it again on the same port, empty: it keeps no data
+        on disk, as after a crash without persistence."""
+        port = int(self.url.rsplit(":", 1)[1])
+        self.redis_proc.terminate()
+        self.redis_proc.wait(timeout=10)
+        self._start_redis(port)
+
+    def _start_redis(self, port=None):
+        port = port or free_port()
         with open(os.path.join(self.tmp, "redis.log"), "wb") as log:
             self.redis_proc = subprocess.Popen(
                 ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",

@@ -40,6 +40,19 @@ class CliTest(FleetTestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn(b"hello from the cli", done.stdout)
 
+    def test_result_survives_a_redis_restart_while_waiting(self):
+        import time
+
+        slow = self.write("slow.py", b'import time\ntime.sleep(3)\nprint("after restart")\n')
+        argv = [binary("ccx"), "submit", "--redis", self.fleet.url, "--lang", "python", slow]
+        waiting = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL)
+        time.sleep(1)  # taken by a worker by now: the restart loses only Redis's copy
+        self.fleet.restart_redis()
+        out, err = waiting.communicate(timeout=120)
+        self.assertEqual(waiting.returncode, 0, err)
+        self.assertIn(b"after restart", out)
+
     def test_error_exit_exits_one(self):
         failing = self.write("fail.py", b"import sys\nsys.exit(5)\n")
         done = self.ccx("--lang", "python", failing)
