@@ -460,6 +460,22 @@ static long long jobq_delivery_count(struct jobq *jobq, const char *entry_id)
     return row->element[3]->integer;
 }
 
+/* jobq_entry_decode for an entry delivered before: its attempt is the group's delivery
+ * count. */
+static int jobq_entry_decode_again(struct jobq *jobq, const redisReply *entry,
+                                   struct job **ret_job)
+{
+    long long deliveries;
+    int r = jobq_entry_decode(jobq, entry, ret_job);
+
+    if (r < 0)
+        return r;
+    deliveries = jobq_delivery_count(jobq, entry->element[0]->str);
+    if (deliveries > 0 && deliveries <= UINT32_MAX)
+        (*ret_job)->attempt = (uint32_t)deliveries;
+    return 0;
+}
+
 /* Takes over one entry that another consumer read and never answered, because its worker
  * died with it. Only entries idle for longer than any job may run are taken, so their first
  * reader cannot still be at work on them; should it be (a worker cut off from Redis for that
@@ -473,7 +489,6 @@ static int jobq_take_abandoned(struct jobq *jobq, struct job **ret_job)
     const redisReply *entry;
     struct job *job = NULL;
     char min_idle[32];
-    long long deliveries;
     int r;
 
     if (now < jobq->reclaim_at_ms)
@@ -505,13 +520,9 @@ static int jobq_take_abandoned(struct jobq *jobq, struct job **ret_job)
         return r < 0 ? r : 0;
     }
 
-    r = jobq_entry_decode(jobq, entry, &job);
+    r = jobq_entry_decode_again(jobq, entry, &job);
     if (r < 0)
         return r;
-
-    deliveries = jobq_delivery_count(jobq, entry->element[0]->str);
-    if (deliveries > 0 && deliveries <= UINT32_MAX)
-        job->attempt = (uint32_t)deliveries;
     log_job(job, LOG_LEVEL_WARN, "job_reclaimed", "entry_id=%s attempt=%" PRIu32
             " idle_ms_over=%" PRIu64, entry->element[0]->str, job->attempt,
             jobq->reclaim_idle_ms);
@@ -529,7 +540,6 @@ static int jobq_take_pending(struct jobq *jobq, struct job **ret_job)
         _cleanup_reply_ redisReply *reply = NULL;
         const redisReply *entry = NULL;
         struct job *job = NULL;
-        long long deliveries;
         int r;
 
         r = jobq_read(jobq, jobq->pending_cursor, -1, &reply);
@@ -555,13 +565,9 @@ static int jobq_take_pending(struct jobq *jobq, struct job **ret_job)
             continue;
         }
 
-        r = jobq_entry_decode(jobq, entry, &job);
+        r = jobq_entry_decode_again(jobq, entry, &job);
         if (r < 0)
             return r;
-
-        deliveries = jobq_delivery_count(jobq, entry->element[0]->str);
-        if (deliveries > 0 && deliveries <= UINT32_MAX)
-            job->attempt = (uint32_t)deliveries;
         log_job(job, LOG_LEVEL_INFO, "job_redelivered", "entry_id=%s attempt=%" PRIu32,
                 entry->element[0]->str, job->attempt);
 

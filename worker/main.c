@@ -27,6 +27,7 @@
 #include "common/job.h"
 #include "common/log.h"
 #include "common/msgpack_json.h"
+#include "common/parse.h"
 #include "common/redis_conn.h"
 #include "common/result.h"
 #include "worker/jobq.h"
@@ -129,23 +130,6 @@ static void worker_usage(void)
 
 /* ==== Options ==== */
 
-static int worker_parse_u64(const char *text, uint64_t *ret_value)
-{
-    char *end = NULL;
-    unsigned long long value;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -EINVAL;
-
-    errno = 0;
-    value = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -EINVAL;
-
-    *ret_value = value;
-    return 0;
-}
-
 static int worker_add_arg(struct options *opts, char *arg)
 {
     char **grown = realloc(opts->args, (opts->arg_count + 1) * sizeof(*grown));
@@ -166,7 +150,7 @@ static int worker_apply_option(struct options *opts, int option, char *value)
 
     switch (option) {
     case 's':
-        r = worker_parse_u64(value, &number);
+        r = parse_u64(value, &number);
         if (r >= 0 && number > WORKER_SLOT_MAX)
             r = -EINVAL;
         opts->slot = (int)number;
@@ -190,12 +174,12 @@ static int worker_apply_option(struct options *opts, int option, char *value)
         r = worker_add_arg(opts, value);
         break;
     case 'w':
-        r = worker_parse_u64(value, &opts->wall_ms);
+        r = parse_u64(value, &opts->wall_ms);
         if (r == 0 && opts->wall_ms == 0)
             r = -EINVAL; /* 0 would mean "the default" below; say so rather than guess */
         break;
     case 'm':
-        r = worker_parse_u64(value, &opts->memory_mb);
+        r = parse_u64(value, &opts->memory_mb);
         if (r == 0 && opts->memory_mb == 0)
             r = -EINVAL;
         break;

@@ -36,6 +36,8 @@
 
 /* How often a running job's CPU time is checked against cpu_ms. */
 #define CPU_POLL_INTERVAL_MS 20
+#define WARM_CHILDREN 2
+
 /* How long a child may take from the job's message to its exec: our set-up, not the job. */
 #define SETUP_TIMEOUT_MS 10000
 /* After the job's init has died, how long its pipes may take to reach end of file. */
@@ -152,7 +154,10 @@ struct sandbox {
     char work_dir[PATH_MAX]; /* the job's workspace tmpfs */
     bool workspace_mounted;
     uint64_t step_seq;
-    struct warm_child *warm; /* the next step's child, or NULL */
+    /* Children waiting for the next steps, oldest first (NULL past the last). Two, so that
+     * under a steady stream of jobs one is ready while the next is still moving into its
+     * cgroup. */
+    struct warm_child *warm[WARM_CHILDREN];
     int init_fd;             /* the ccx-init executable (O_PATH) */
 };
 
@@ -632,7 +637,8 @@ static int sandbox_check_run_dir(struct sandbox *sandbox)
 
     /* The child waiting for the next job saw the old mount: it would not see the workspace. */
     log_warn("run_dir_lost", "run_dir=%s action=mount_again", sandbox->run_dir);
-    warm_child_free(TAKE_PTR(sandbox->warm));
+    for (int i = 0; i < WARM_CHILDREN; i++)
+        warm_child_free(TAKE_PTR(sandbox->warm[i]));
     return sandbox_mount_run_dir(sandbox);
 }
 
@@ -786,7 +792,8 @@ void sandbox_free(struct sandbox *sandbox)
 {
     if (!sandbox)
         return;
-    warm_child_free(sandbox->warm);
+    for (int i = 0; i < WARM_CHILDREN; i++)
+        warm_child_free(sandbox->warm[i]);
     sandbox_workspace_destroy(sandbox);
     if (sandbox->init_fd >= 0)
         close(sandbox->init_fd);
@@ -1293,21 +1300,51 @@ static bool warm_child_dead(const struct warm_child *warm)
 
 int sandbox_warm_up(struct sandbox *sandbox)
 {
-    if (sandbox->warm && !warm_child_dead(sandbox->warm))
-        return 0;
-    warm_child_free(TAKE_PTR(sandbox->warm));
-    return warm_child_new(sandbox, &sandbox->warm);
+    int kept = 0;
+
+    /* Drop the dead, keep the order of the living, then fill up behind them. */
+    for (int i = 0; i < WARM_CHILDREN; i++) {
+        struct warm_child *warm = TAKE_PTR(sandbox->warm[i]);
+
+        if (warm && warm_child_dead(warm))
+            warm_child_free(TAKE_PTR(warm));
+        if (warm)
+            sandbox->warm[kept++] = warm;
+    }
+    for (; kept < WARM_CHILDREN; kept++) {
+        int ret = warm_child_new(sandbox, &sandbox->warm[kept]);
+
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
 }
 
-/* Takes the waiting child for this step, cloning one now if none is ready. */
+/* Takes the oldest waiting child for this step (the likeliest to be in its cgroup by now),
+ * cloning one now if none is waiting. */
 static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_warm)
 {
-    int ret = sandbox_warm_up(sandbox);
+    for (;;) {
+        struct warm_child *warm = TAKE_PTR(sandbox->warm[0]);
+        int ret;
 
-    if (ret < 0)
-        return ret;
-    *ret_warm = TAKE_PTR(sandbox->warm);
-    return 0;
+        memmove(&sandbox->warm[0], &sandbox->warm[1],
+                (WARM_CHILDREN - 1) * sizeof(sandbox->warm[0]));
+        sandbox->warm[WARM_CHILDREN - 1] = NULL;
+
+        if (warm && !warm_child_dead(warm)) {
+            *ret_warm = warm;
+            return 0;
+        }
+        warm_child_free(warm);
+        if (!warm) {
+            ret = warm_child_new(sandbox, &warm);
+            if (ret < 0)
+                return ret;
+            *ret_warm = warm;
+            return 0;
+        }
+    }
 }
 
 /* Packs argv for the child. Returns 0, or -E2BIG when it does not fit in one message. */

@@ -26,6 +26,7 @@
 #include "common/keys.h"
 #include "common/limits.h"
 #include "common/msgpack_json.h"
+#include "common/parse.h"
 #include "common/redis_conn.h"
 
 enum {
@@ -143,24 +144,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     va_end(ap);
     fputs("\n", stderr);
     return EXIT_USAGE;
-}
-
-/* Accepts only plain decimal digits: strtoull alone would take "-1" and " 5". */
-static int parse_u64(const char *text, uint64_t *ret)
-{
-    char *end;
-    unsigned long long value;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -EINVAL;
-
-    errno = 0;
-    value = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -EINVAL;
-
-    *ret = value;
-    return 0;
 }
 
 /* The URL with its password replaced by ***, for messages. */

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <signal.h>
@@ -519,6 +520,50 @@ Test(sandbox, tiny_wall_limit_is_a_timeout_not_our_failure)
 
     run_spec(&spec, &result);
     assert_status(&result, JOB_STATUS_TIMEOUT);
+    result_clear(&result);
+}
+
+/* Kills every process in this test process's sandbox cgroups: the children waiting for
+ * their job. Returns how many it killed. */
+static int kill_waiting_children(void)
+{
+    char pattern[128];
+    glob_t found;
+    int killed = 0;
+
+    snprintf(pattern, sizeof(pattern), "/sys/fs/cgroup/pids/%s/w%d-*/cgroup.procs",
+             config->sandbox.cgroup_parent, (int)getpid());
+    if (glob(pattern, 0, NULL, &found) != 0)
+        return 0;
+    for (size_t i = 0; i < found.gl_pathc; i++) {
+        FILE *procs = fopen(found.gl_pathv[i], "re");
+        int pid;
+
+        while (procs && fscanf(procs, "%d", &pid) == 1)
+            killed += kill(pid, SIGKILL) == 0;
+        if (procs)
+            fclose(procs);
+    }
+    globfree(&found);
+    return killed;
+}
+
+Test(sandbox, replaces_a_waiting_child_that_died)
+{
+    struct job_spec spec = {.language = "sh", .source = "echo fine\n"};
+    struct result result;
+    int killed = 0;
+
+    /* The children join their cgroups themselves, a few milliseconds after they start. */
+    for (int tries = 0; tries < 200 && killed < 2; tries++) {
+        killed += kill_waiting_children();
+        usleep(10 * 1000);
+    }
+    cr_assert_eq(killed, 2, "expected the two waiting children, killed %d", killed);
+    usleep(100 * 1000);
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "fine\n");
     result_clear(&result);
 }
 
