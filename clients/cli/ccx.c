@@ -237,8 +237,13 @@ static int random_job_id(char out[2 * JOB_ID_BYTES + 1])
 static int connect_redis(const char *given_url, redisContext **ret_context)
 {
     const char *url = redis_url_choose(given_url, NULL);
+    struct redis_url parsed;
     char shown[512];
     int r;
+
+    if (redis_url_parse(url, &parsed) < 0)
+        return usage_error("not a Redis URL: %s (redis://[:password@]host[:port][/db] or "
+                           "unix:///path)", url_redacted(url, shown, sizeof(shown)));
 
     r = redis_connect(url, CONNECT_TIMEOUT_MS, ret_context);
     if (r < 0) {
@@ -742,6 +747,9 @@ static int submit_read_inputs(const struct submit_options *opts, struct buffer *
                               struct buffer *stdin_data)
 {
     int r;
+
+    if (opts->stdin_path && !strcmp(opts->source_path, "-") && !strcmp(opts->stdin_path, "-"))
+        return usage_error("the program and --stdin cannot both be read from standard input");
 
     r = read_file(opts->source_path, source);
     if (r < 0)

@@ -89,6 +89,18 @@ class CliTest(FleetTestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn(b"via env", done.stdout)
 
+    def test_malformed_redis_url_is_a_usage_error(self):
+        hello = self.write("hello_badurl.py", b'print("never")\n')
+        done = self.ccx("--redis", "foo://x", "--lang", "python", hello, redis=False,
+                        timeout=60)
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn(b"not a Redis URL", done.stderr)
+
+    def test_program_and_stdin_cannot_both_come_from_standard_input(self):
+        done = self.ccx("--lang", "python", "-", "--stdin", "-")
+        self.assertEqual(done.returncode, 2, done.stderr)
+        self.assertIn(b"standard input", done.stderr)
+
     def test_unreachable_redis_exits_three(self):
         hello = self.write("hello_nowhere.py", b'print("never")\n')
         port = free_port()  # nothing listens there: connect is refused at once
