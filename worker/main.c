@@ -318,6 +318,14 @@ static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *con
 
 /* ==== Queue mode ==== */
 
+static void worker_warm_up(struct sandbox *sandbox)
+{
+    int r = sandbox_warm_up(sandbox);
+
+    if (r < 0)
+        log_warn("sandbox_warm_up_failed", "errno=%d action=clone_when_needed", -r);
+}
+
 static void worker_handle_job(struct worker *worker, struct job *job)
 {
     struct result result = { 0 };
@@ -325,6 +333,9 @@ static void worker_handle_job(struct worker *worker, struct job *job)
 
     worker_run_job(worker->sandbox, worker->config, worker->host, worker->slot, job, &result);
 
+    /* The next jobs' sandbox children start moving into their cgroups while this result
+     * is published. */
+    worker_warm_up(worker->sandbox);
     r = jobq_finish(worker->jobq, job, &result, &give_up);
     if (r < 0)
         log_job(job, LOG_LEVEL_ERR, "result_not_published", "entry_id=%s errno=%d",
@@ -378,6 +389,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
         log_err("worker_start_failed", "stage=sandbox errno=%d", -r);
         return 1;
     }
+    worker_warm_up(worker.sandbox);
 
     r = jobq_new(redis_url_choose(opts->redis_url, config->redis_url), config, consumer,
                  &worker.jobq);

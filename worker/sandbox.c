@@ -774,13 +774,6 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
         return ret;
     }
 
-    /* The first job should not wait for its child's cgroup either. */
-    ret = sandbox_warm_up(sandbox);
-    if (ret < 0) {
-        sandbox_free(sandbox);
-        return ret;
-    }
-
     log_info("sandbox_ready", "host_uid=%u cgroup=%s seccomp_instructions=%u binds=%zu",
              (unsigned)sandbox->host_uid, cg_mode_name(cg_system_mode(sandbox->cgroups)),
              (unsigned)sandbox->filter->program.len, sandbox->bind_count);
@@ -1508,11 +1501,5 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     free(state.out[0].data);
     free(state.out[1].data);
     warm_child_free(warm);
-
-    /* Clone the next step's child now: it moves into its cgroup while the worker publishes
-     * this result and waits for work. Not while the job ran, because a process moving
-     * between cgroups holds up the forks and exits of every other one. */
-    if (sandbox_warm_up(sandbox) < 0)
-        log_warn("sandbox_warm_up_failed", "action=clone_when_needed");
     return ret;
 }

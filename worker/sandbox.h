@@ -22,9 +22,12 @@ struct sandbox;
 int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox);
 void sandbox_free(struct sandbox *sandbox);
 
-/* Makes sure a child is cloned and waiting for the next step, so that the step does not
- * wait for the kernel to move a process into a new cgroup (about 10 ms on cgroup v1).
- * sandbox_new and sandbox_run call it; a worker may call it when idle. Returns 0 or -errno. */
+/* Makes sure children are cloned and waiting for the next steps, so that a step does not
+ * wait for the kernel to move a process into a new cgroup (about 10 ms on cgroup v1). A
+ * worker calls it when it starts and after each job, not while a job runs: a process moving
+ * between cgroups holds up the forks and exits of every other one. Without it, each step
+ * clones its child when it starts (a one-shot run, which would only waste them). Returns 0
+ * or -errno. */
 int sandbox_warm_up(struct sandbox *sandbox);
 
 /* Adds to out how this sandbox enforces each limit and isolation (cgroup version, ...). */

@@ -554,6 +554,8 @@ Test(sandbox, replaces_a_waiting_child_that_died)
     struct result result;
     int killed = 0;
 
+    cr_assert_eq(sandbox_warm_up(sandbox), 0);
+
     /* The children join their cgroups themselves, a few milliseconds after they start. */
     for (int tries = 0; tries < 200 && killed < 2; tries++) {
         killed += kill_waiting_children();
