@@ -333,9 +333,6 @@ static void worker_handle_job(struct worker *worker, struct job *job)
 
     worker_run_job(worker->sandbox, worker->config, worker->host, worker->slot, job, &result);
 
-    /* The next jobs' sandbox children start moving into their cgroups while this result
-     * is published. */
-    worker_warm_up(worker->sandbox);
     r = jobq_finish(worker->jobq, job, &result, &give_up);
     if (r < 0)
         log_job(job, LOG_LEVEL_ERR, "result_not_published", "entry_id=%s errno=%d",
@@ -346,6 +343,10 @@ static void worker_handle_job(struct worker *worker, struct job *job)
 
     result_clear(&result);
     job_free(job);
+
+    /* After publishing, so that the client does not wait for it: the next jobs' sandbox
+     * children start moving into their cgroups while the worker waits for work. */
+    worker_warm_up(worker->sandbox);
 }
 
 static void worker_loop(struct worker *worker)
