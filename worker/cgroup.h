@@ -50,7 +50,8 @@ int cg_job_set_limits(struct cg_job *job, const struct limits *limits, uint64_t 
 /* The cgroup.procs file of each hierarchy the job's cgroup spans, for a new process to move
  * itself in by writing "0". Moving a process is the costly part of starting a sandbox (the
  * kernel waits for an RCU grace period, about 10 ms here): done by the new process itself,
- * the wait falls on it and not on the worker. Writes at most max paths; returns how many, or -ENAMETOOLONG. */
+ * the wait falls on it and not on the worker. Writes at most max paths; returns how many,
+ * or -ENAMETOOLONG. */
 #define CG_PROCS_PATHS_MAX 4
 int cg_job_procs_paths(const struct cg_job *job, char (*paths)[PATH_MAX], int max);
 
