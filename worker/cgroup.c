@@ -29,6 +29,8 @@ struct cg_files {
     const char *swap_limit;     /* memory+swap in v1, swap alone in v2 */
     const char *memory_peak;
     const char *oom_file;       /* a "key value" file holding oom_kill */
+    const char *limit_hits;     /* how often the limit was reached: a number, or a key */
+    const char *limit_hits_key; /* NULL when limit_hits is one number */
     const char *pids_max;
     const char *pids_events;    /* a "key value" file holding max */
     const char *cpu_usage;
@@ -41,6 +43,8 @@ static const struct cg_files cg_v1_files = {
     .swap_limit = "memory.memsw.limit_in_bytes",
     .memory_peak = "memory.max_usage_in_bytes",
     .oom_file = "memory.oom_control",
+    .limit_hits = "memory.failcnt",
+    .limit_hits_key = NULL,
     .pids_max = "pids.max",
     .pids_events = "pids.events",
     .cpu_usage = "cpuacct.usage",
@@ -53,6 +57,8 @@ static const struct cg_files cg_v2_files = {
     .swap_limit = "memory.swap.max",
     .memory_peak = "memory.peak",
     .oom_file = "memory.events",
+    .limit_hits = "memory.events",
+    .limit_hits_key = "max",
     .pids_max = "pids.max",
     .pids_events = "pids.events",
     .cpu_usage = "cpu.stat",
@@ -260,7 +266,8 @@ static int cg_add_limits(struct cg_system *system, struct cgroup *cg, const stru
     }
     if (system->mode == CG_MODE_V2)
         ret |= cgroup_add_value_string(memory, "memory.oom.group", "1");
-    ret |= cgroup_add_value_uint64(pids, files->pids_max, limits->pids);
+    /* One more than the job's: ccx-init, pid 1 of every job, is ours, not the job's. */
+    ret |= cgroup_add_value_uint64(pids, files->pids_max, limits->pids + 1);
 
     if (system->mode == CG_MODE_V2) {
         snprintf(cpu_max, sizeof(cpu_max), "%" PRIu64 " %d", quota_us, CPU_PERIOD_US);
@@ -445,6 +452,9 @@ int cg_job_stats(struct cg_job *job, struct cg_stats *ret_stats)
     if (ret == 0)
         ret = cg_read_number(job->system->pids_mount, job->name, files->pids_events, "max",
                              &stats.pids_refused);
+    if (ret == 0)
+        ret = cg_read_number(job->system->memory_mount, job->name, files->limit_hits,
+                             files->limit_hits_key, &stats.memory_limit_hits);
     if (ret < 0)
         return ret;
 

@@ -25,6 +25,7 @@ struct cg_stats {
     uint64_t cpu_usage_ns;
     uint64_t oom_kills;     /* processes the OOM killer ended in this cgroup */
     uint64_t pids_refused;  /* forks refused by pids.max */
+    uint64_t memory_limit_hits; /* times usage reached the limit and had to be reclaimed */
 };
 
 /* Initialises libcgroup, finds the hierarchy (v1 or v2) that holds the memory, pids and CPU

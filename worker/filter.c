@@ -32,7 +32,7 @@ static const char *const filter_refused[] = {
     "open_by_handle_at", "name_to_handle_at",
     "swapon", "swapoff", "acct", "quotactl", "syslog", "vhangup",
     "fanotify_init", "lookup_dcookie", "settimeofday", "clock_settime", "clock_adjtime",
-    "adjtimex", "sethostname", "setdomainname", "iopl", "ioperm",
+    "adjtimex", "sethostname", "setdomainname", "iopl", "ioperm", "memfd_secret",
     NULL,
 };
 
@@ -105,6 +105,15 @@ static int filter_add_rules(scmp_filter_ctx ctx, struct filter *filter)
         struct scmp_arg_cmp arg = SCMP_A1(SCMP_CMP_EQ, filter_refused_ioctls[i]);
 
         ret = filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &arg);
+        if (ret < 0)
+            return ret;
+    }
+
+    /* Resource limits of other processes: the job's init is one, and it is ours. */
+    {
+        struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_NE, 0);
+
+        ret = filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "prlimit64", 1, &arg);
         if (ret < 0)
             return ret;
     }

@@ -359,6 +359,8 @@ static void worker_loop(struct worker *worker)
         r = jobq_take(worker->jobq, WORKER_TAKE_TIMEOUT_MS, &job);
         if (r == -ENOMEM)
             log_err("job_take_failed", "errno=%d", ENOMEM);
+        if (r == 0)
+            worker_warm_up(worker->sandbox); /* idle: replace a waiting child that died */
         if (r <= 0)
             continue;
 

@@ -1116,7 +1116,12 @@ static void classify(const struct run_state *state, const siginfo_t *info,
                      struct step_outcome *outcome, struct event_list *events)
 {
     bool exited = info->si_code == CLD_EXITED;
-    bool ok = exited && info->si_status == 0 && state->kill_reason == KILL_NONE;
+    /* The CPU time is checked every tick and once more here: a job that went over between
+     * two ticks and then finished is over all the same. SIGXCPU alone proves nothing (a
+     * program can send it to itself); the cgroup's count does. */
+    bool cpu_over = state->kill_reason == KILL_CPU ||
+                    stats->cpu_usage_ns >= limits->cpu_ms * 1000000;
+    bool ok = exited && info->si_status == 0 && state->kill_reason == KILL_NONE && !cpu_over;
 
     outcome->exit_code = exited ? info->si_status : -1;
     outcome->signal = exited ? 0 : info->si_status;
@@ -1124,12 +1129,16 @@ static void classify(const struct run_state *state, const siginfo_t *info,
     if (stats->oom_kills > 0)
         event_list_add(events, "memory_limit", "memory_mb=%" PRIu64 " oom_kills=%" PRIu64,
                        limits->memory_mb, stats->oom_kills);
+    else if (!ok && stats->memory_limit_hits > 0)
+        event_list_add(events, "memory_pressure", "memory_mb=%" PRIu64 " limit_reached=%" PRIu64
+                       " (no OOM kill: the job was reclaiming memory at its limit)",
+                       limits->memory_mb, stats->memory_limit_hits);
     if (stats->pids_refused > 0)
         event_list_add(events, "pids_limit", "pids=%" PRIu64 " refused_forks=%" PRIu64,
                        limits->pids, stats->pids_refused);
     if (state->kill_reason == KILL_TIMEOUT)
         event_list_add(events, "timeout", "wall_ms=%" PRIu64, limits->wall_ms);
-    if (state->kill_reason == KILL_CPU || (!exited && info->si_status == SIGXCPU))
+    if (cpu_over)
         event_list_add(events, "cpu_limit", "cpu_ms=%" PRIu64 " used_ms=%" PRIu64, limits->cpu_ms,
                        stats->cpu_usage_ns / 1000000);
     if (state->kill_reason == KILL_OUTPUT)
@@ -1146,7 +1155,7 @@ static void classify(const struct run_state *state, const siginfo_t *info,
         outcome->status = JOB_STATUS_PIDS_LIMIT;
     else if (state->kill_reason == KILL_OUTPUT)
         outcome->status = JOB_STATUS_OUTPUT_LIMIT;
-    else if (state->kill_reason == KILL_CPU || (!exited && info->si_status == SIGXCPU))
+    else if (cpu_over)
         outcome->status = JOB_STATUS_CPU_LIMIT;
     else if (state->kill_reason == KILL_TIMEOUT)
         outcome->status = JOB_STATUS_TIMEOUT;
@@ -1432,28 +1441,38 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     int ret;
 
     memset(ret_outcome, 0, sizeof(*ret_outcome));
+    ret_outcome->exit_code = -1; /* until the program has exited */
     if (!message)
         return -ENOMEM;
     ret = job_message_fill(message, step);
     if (ret < 0)
         return ret;
 
-    ret = sandbox_take_warm(sandbox, &warm);
+    /* A waiting child that died or hung before it took the job (killed from the host, say)
+     * costs the job nothing: a fresh child gets it. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ret = sandbox_take_warm(sandbox, &warm);
+        if (ret < 0)
+            return ret;
+
+        /* What the child used while it waited is not the job's. */
+        cg_job_cpu_usage_ns(warm->cgroup, &state.cpu_before_ns);
+        stage = STAGE_WAIT_JOB;
+        ret = sandbox_start_job(sandbox, warm, step, message);
+        if (ret == 0)
+            ret = sandbox_guide_child(sandbox, warm->pid, warm->sync_fd,
+                                      now_ms() + SETUP_TIMEOUT_MS, &stage);
+        if (ret == 0)
+            break;
+
+        log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
+                  "stage=%s errno=%d attempt=%d", setup_stage_names[stage], -ret, attempt + 1);
+        warm_child_free(TAKE_PTR(warm));
+        if (stage != STAGE_WAIT_JOB)
+            return ret;
+    }
     if (ret < 0)
         return ret;
-
-    /* What the child used while it waited is not the job's. */
-    cg_job_cpu_usage_ns(warm->cgroup, &state.cpu_before_ns);
-    ret = sandbox_start_job(sandbox, warm, step, message);
-    if (ret == 0)
-        ret = sandbox_guide_child(sandbox, warm->pid, warm->sync_fd,
-                                  now_ms() + SETUP_TIMEOUT_MS, &stage);
-    if (ret < 0) {
-        log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
-                  "stage=%s errno=%d", setup_stage_names[stage], -ret);
-        warm_child_free(warm);
-        return ret;
-    }
 
     /* The job's clock starts now: set-up time is ours, not the job's. */
     state.started_ms = now_ms();

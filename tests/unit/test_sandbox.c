@@ -320,6 +320,8 @@ Test(sandbox, refuses_network_and_namespace_syscalls)
                   "    r = libc.unshare(flag)\n"
                   "    print(name, r, errno.errorcode[ctypes.get_errno()])\n"
                   "print('ptrace', libc.ptrace(16, 1, 0, 0), "
+                  "errno.errorcode[ctypes.get_errno()])\n"
+                  "print('memfd_secret', libc.syscall(447, 0), "
                   "errno.errorcode[ctypes.get_errno()])\n",
     };
     struct result result;
@@ -327,7 +329,8 @@ Test(sandbox, refuses_network_and_namespace_syscalls)
     run_spec(&spec, &result);
     assert_status(&result, JOB_STATUS_OK);
     cr_assert_str_eq(stdout_text(&result), "inet EAFNOSUPPORT\nuser -1 EPERM\nmount -1 EPERM\n"
-                                           "net -1 EPERM\nptrace -1 EPERM\n");
+                                           "net -1 EPERM\nptrace -1 EPERM\n"
+                                           "memfd_secret -1 EPERM\n");
     result_clear(&result);
 }
 
@@ -496,6 +499,10 @@ Test(sandbox, init_cannot_be_read_or_signalled_by_the_job)
                   "for p in ['/proc/1/environ', '/proc/1/mem', '/proc/1/fd/3']:\n"
                   "    try:\n        open(p, 'rb').read(1)\n        print(p, 'readable')\n"
                   "    except OSError as e:\n        print(p, type(e).__name__)\n"
+                  "import resource\n"
+                  "try:\n    resource.prlimit(1, resource.RLIMIT_NOFILE, (0, 0))\n"
+                  "    print('prlimit allowed')\n"
+                  "except OSError as e:\n    print('prlimit', type(e).__name__)\n"
                   "os.kill(1, signal.SIGKILL)\nprint('still here')\n",
     };
     struct result result;
@@ -504,7 +511,8 @@ Test(sandbox, init_cannot_be_read_or_signalled_by_the_job)
     assert_status(&result, JOB_STATUS_OK);
     cr_assert_str_eq(stdout_text(&result), "/proc/1/environ PermissionError\n"
                                            "/proc/1/mem PermissionError\n"
-                                           "/proc/1/fd/3 PermissionError\nstill here\n");
+                                           "/proc/1/fd/3 PermissionError\n"
+                                           "prlimit PermissionError\nstill here\n");
     result_clear(&result);
 }
 
@@ -520,6 +528,67 @@ Test(sandbox, tiny_wall_limit_is_a_timeout_not_our_failure)
 
     run_spec(&spec, &result);
     assert_status(&result, JOB_STATUS_TIMEOUT);
+    result_clear(&result);
+}
+
+Test(sandbox, one_pid_is_enough_for_a_single_process)
+{
+    struct job_spec spec = {
+        .language = "sh",
+        .source = "echo alone\n",
+        .limit_names = {"pids"},
+        .limit_values = {1},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    cr_assert_str_eq(stdout_text(&result), "alone\n");
+    result_clear(&result);
+}
+
+Test(sandbox, cpu_used_past_the_limit_is_cpu_limit_even_after_a_clean_exit)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "pass\n",
+        .limit_names = {"cpu_ms"},
+        .limit_values = {1},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_CPU_LIMIT);
+    cr_assert(has_event(&result, "cpu_limit"));
+    result_clear(&result);
+}
+
+Test(sandbox, a_program_raising_sigxcpu_itself_is_only_signaled)
+{
+    struct job_spec spec = {.language = "sh", .source = "kill -XCPU $$\n"};
+    struct result result;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_SIGNALED);
+    cr_assert_eq(result.run.signal, SIGXCPU);
+    cr_assert_not(has_event(&result, "cpu_limit"));
+    result_clear(&result);
+}
+
+Test(sandbox, thrashing_at_the_memory_limit_is_named_in_an_event)
+{
+    struct job_spec spec = {
+        .language = "node",
+        .source = "console.log(1)\n",
+        .limit_names = {"memory_mb", "wall_ms"},
+        .limit_values = {6, 1500},
+    };
+    struct result result;
+
+    run_spec(&spec, &result);
+    cr_assert_neq(result.status, JOB_STATUS_OK, "node should not fit in 6 MB");
+    cr_assert(has_event(&result, "memory_limit") || has_event(&result, "memory_pressure"),
+              "status %s with no memory event", job_status_name(result.status));
     result_clear(&result);
 }
 
