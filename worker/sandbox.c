@@ -52,6 +52,31 @@ static const char *const sandbox_devices[] = {"null", "zero", "full", "random", 
 #define ARGV_BYTES_MAX (128 * 1024)
 #define ARGV_COUNT_MAX 1024
 
+/* Parts of procfs a job has no use for, which describe the host (kernel symbols and command
+ * line, timers, keys) or change it (sysrq, sysctl). Files are covered by /dev/null, listed
+ * directories by an empty read-only tmpfs; the last group stays readable but read-only. */
+enum proc_mask_kind {
+    PROC_MASK_FILE,
+    PROC_MASK_DIR,
+    PROC_READ_ONLY,
+};
+
+static const struct {
+    const char *path;
+    enum proc_mask_kind kind;
+} proc_masks[] = {
+    {"kcore", PROC_MASK_FILE},        {"kallsyms", PROC_MASK_FILE},
+    {"keys", PROC_MASK_FILE},         {"key-users", PROC_MASK_FILE},
+    {"timer_list", PROC_MASK_FILE},   {"sched_debug", PROC_MASK_FILE},
+    {"latency_stats", PROC_MASK_FILE}, {"sysrq-trigger", PROC_MASK_FILE},
+    {"cmdline", PROC_MASK_FILE},      {"config.gz", PROC_MASK_FILE},
+    {"kmsg", PROC_MASK_FILE},         {"acpi", PROC_MASK_DIR},
+    {"scsi", PROC_MASK_DIR},          {"sys", PROC_READ_ONLY},
+    {"bus", PROC_READ_ONLY},          {"irq", PROC_READ_ONLY},
+    {"fs", PROC_READ_ONLY},
+};
+#define PROC_MASK_COUNT (sizeof(proc_masks) / sizeof(*proc_masks))
+
 /* The stages of setting up a sandbox, named in logs when one fails. */
 enum setup_stage {
     STAGE_CGROUP_JOIN,
@@ -64,6 +89,7 @@ enum setup_stage {
     STAGE_SYMLINK,
     STAGE_ETC_FILES,
     STAGE_PROC,
+    STAGE_PROC_MASK,
     STAGE_DEV,
     STAGE_TMP,
     STAGE_WORKSPACE,
@@ -87,7 +113,8 @@ static const char *const setup_stage_names[STAGE_COUNT] = {
     [STAGE_HOSTNAME] = "hostname",           [STAGE_MOUNT_PRIVATE] = "mount_private",
     [STAGE_ROOT_TMPFS] = "root_tmpfs",       [STAGE_RO_BIND] = "read_only_bind",
     [STAGE_SYMLINK] = "symlink",             [STAGE_ETC_FILES] = "etc_files",
-    [STAGE_PROC] = "proc",                   [STAGE_DEV] = "dev",
+    [STAGE_PROC] = "proc",                   [STAGE_PROC_MASK] = "proc_mask",
+    [STAGE_DEV] = "dev",
     [STAGE_TMP] = "tmp",                     [STAGE_WORKSPACE] = "workspace",
     [STAGE_ROOT_READONLY] = "root_readonly", [STAGE_PIVOT_ROOT] = "pivot_root",
     [STAGE_RLIMITS] = "rlimits",             [STAGE_STDIO] = "stdio",
@@ -146,6 +173,7 @@ struct sandbox {
     struct cg_system *cgroups;
     struct ro_bind *binds;
     size_t bind_count;
+    bool proc_present[PROC_MASK_COUNT]; /* which of proc_masks this kernel has */
     char *envp[4];
     char passwd[256];        /* /etc/passwd and /etc/group inside */
     char group[256];
@@ -293,6 +321,38 @@ static int child_write_file(const char *path, const char *text)
     return 0;
 }
 
+static void child_mask_proc(const struct child_context *ctx, const char *root)
+{
+    char path[PATH_MAX];
+
+    for (size_t i = 0; i < PROC_MASK_COUNT; i++) {
+        if (!ctx->sandbox->proc_present[i])
+            continue;
+        child_check(ctx, STAGE_PROC_MASK, child_join(path, root, "/proc/"));
+        if (strlen(path) + strlen(proc_masks[i].path) >= PATH_MAX)
+            child_fail(ctx->sync_fd, STAGE_PROC_MASK, ENAMETOOLONG);
+        strcat(path, proc_masks[i].path);
+
+        switch (proc_masks[i].kind) {
+        case PROC_MASK_FILE:
+            child_check(ctx, STAGE_PROC_MASK, mount("/dev/null", path, NULL, MS_BIND, NULL));
+            break;
+        case PROC_MASK_DIR:
+            child_check(ctx, STAGE_PROC_MASK,
+                        mount("ccx-masked", path, "tmpfs",
+                              MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"));
+            break;
+        case PROC_READ_ONLY:
+            child_check(ctx, STAGE_PROC_MASK, mount(path, path, NULL, MS_BIND | MS_REC, NULL));
+            child_check(ctx, STAGE_PROC_MASK,
+                        mount(NULL, path, NULL,
+                              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+                                  MS_NOEXEC, NULL));
+            break;
+        }
+    }
+}
+
 static void child_setup_dev(const struct child_context *ctx, const char *root)
 {
     static const char *const links[][2] = {
@@ -370,6 +430,7 @@ static void child_build_root(const struct child_context *ctx)
     child_check(ctx, STAGE_PROC, mkdir(path, 0555));
     child_check(ctx, STAGE_PROC,
                 mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+    child_mask_proc(ctx, root);
 
     child_setup_dev(ctx, root);
 
@@ -643,6 +704,17 @@ static int sandbox_check_run_dir(struct sandbox *sandbox)
 }
 
 /* Keeps the read-only binds that exist on this host, noting which are directories. */
+/* Notes which of proc_masks exist here: mounting over a missing one would fail. */
+static void sandbox_check_proc(struct sandbox *sandbox)
+{
+    char path[64];
+
+    for (size_t i = 0; i < PROC_MASK_COUNT; i++) {
+        snprintf(path, sizeof(path), "/proc/%s", proc_masks[i].path);
+        sandbox->proc_present[i] = access(path, F_OK) == 0;
+    }
+}
+
 static int sandbox_check_binds(struct sandbox *sandbox)
 {
     char *const *paths = sandbox->config->sandbox.ro_binds;
@@ -748,6 +820,7 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
     ret = sandbox_build_environment(sandbox);
     if (ret == 0)
         ret = sandbox_check_binds(sandbox);
+    sandbox_check_proc(sandbox);
     if (ret < 0) {
         sandbox_free(sandbox);
         return ret;

@@ -289,6 +289,35 @@ Test(sandbox, host_files_and_names_are_out_of_reach)
     result_clear(&result);
 }
 
+Test(sandbox, proc_hides_what_describes_or_changes_the_host)
+{
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import errno, os\n"
+                  "for p in ['/proc/kallsyms', '/proc/cmdline', '/proc/timer_list', "
+                  "'/proc/keys']:\n"
+                  "    if os.path.exists(p):\n"
+                  "        print(p, len(open(p, 'rb').read()))\n"
+                  "try:\n    open('/proc/sys/kernel/hostname', 'w').write('x')\n"
+                  "except OSError as e:\n    print('sys', errno.errorcode[e.errno])\n"
+                  "print('self', os.path.exists('/proc/self/status'))\n",
+    };
+    struct result result;
+    char *text;
+
+    run_spec(&spec, &result);
+    assert_status(&result, JOB_STATUS_OK);
+    text = stdout_text(&result);
+    /* Whatever of these this kernel has reads as empty; the rest of procfs still works. */
+    cr_assert_not_null(strstr(text, "/proc/kallsyms 0\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "/proc/cmdline 0\n"), "%s", text);
+    cr_assert(!strstr(text, "/proc/timer_list ") || strstr(text, "/proc/timer_list 0\n"),
+              "%s", text);
+    cr_assert_not_null(strstr(text, "sys EROFS\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "self True\n"), "%s", text);
+    result_clear(&result);
+}
+
 Test(sandbox, root_and_usr_are_read_only_and_work_is_writable)
 {
     struct job_spec spec = {
