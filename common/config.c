@@ -426,12 +426,41 @@ static int config_read_sandbox_numbers(struct config_parser *parser, json_t *sec
     return 0;
 }
 
+/* The seccomp profile's path; a relative one is taken from the config file's directory, so
+ * that a config and its profile travel together. */
+static int config_read_profile_path(struct config_parser *parser, json_t *section,
+                                    struct sandbox_config *sandbox)
+{
+    _cleanup_free_ char *value = NULL;
+    const char *slash;
+    int r;
+
+    r = config_string(parser, section, "sandbox", "seccomp_profile", "seccomp.json", &value);
+    if (r < 0)
+        return r;
+    if (value[0] == '\0')
+        return config_fail(parser, "sandbox.seccomp_profile", "must not be empty");
+
+    slash = strrchr(parser->path, '/');
+    if (value[0] == '/' || !slash) {
+        sandbox->seccomp_profile = TAKE_PTR(value);
+        return 0;
+    }
+    if (asprintf(&sandbox->seccomp_profile, "%.*s/%s", (int)(slash - parser->path),
+                 parser->path, value) < 0) {
+        sandbox->seccomp_profile = NULL;
+        return config_oom(parser);
+    }
+    return 0;
+}
+
 static int config_read_sandbox(struct config_parser *parser, json_t *root,
                                struct sandbox_config *sandbox)
 {
     static const char *const keys[] = {
         "uid_base", "inner_uid", "ro_binds", "symlinks", "tmp_mb", "inodes", "open_files",
         "stack_mb", "cpu_quota_pct", "env", "hostname", "run_dir", "cgroup_parent",
+        "seccomp_profile",
     };
     json_t *section = json_object_get(root, "sandbox");
     int r;
@@ -493,7 +522,8 @@ static int config_read_sandbox(struct config_parser *parser, json_t *root,
     if (sandbox->cgroup_parent[0] == '/' || path_has_dotdot(sandbox->cgroup_parent))
         return config_fail(parser, "sandbox.cgroup_parent",
                            "must be a relative cgroup name without \"..\"");
-    return 0;
+
+    return config_read_profile_path(parser, section, sandbox);
 }
 
 /* Language names show up in job messages, logs and error texts: keep them plain. */
@@ -769,6 +799,7 @@ void config_free(struct ccx_config *config)
     free(sandbox->hostname);
     free(sandbox->run_dir);
     free(sandbox->cgroup_parent);
+    free(sandbox->seccomp_profile);
 
     for (size_t i = 0; i < config->language_count; i++)
         language_clear(&config->languages[i]);

@@ -45,6 +45,7 @@ struct sandbox_config {
     char *hostname;          /* the job's uts name */
     char *run_dir;           /* host directory the worker mounts its private tmpfs on */
     char *cgroup_parent;     /* name of the ccx cgroup subtree: "ccx" */
+    char *seccomp_profile;   /* path of the seccomp profile (relative: beside the config) */
 };
 
 struct ccx_config {

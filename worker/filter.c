@@ -2,13 +2,15 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
+#include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/seccomp.h>
@@ -17,117 +19,118 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 
-/* Syscalls a job has no business making: they fail with EPERM, so that a program probing
- * them gets an ordinary error instead of dying. Namespace, mount and tracing calls would
- * each undo a layer of the sandbox; the rest reach kernel surfaces (keyrings, BPF, perf,
- * io_uring, userfaultfd) with a long record of privilege escalations. */
-static const char *const filter_refused[] = {
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
-    "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
-    "fsconfig", "fsmount", "fspick", "mount_setattr",
-    "unshare", "setns",
-    "keyctl", "add_key", "request_key",
-    "bpf", "perf_event_open", "userfaultfd",
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
-    "open_by_handle_at", "name_to_handle_at",
-    "swapon", "swapoff", "acct", "quotactl", "syslog", "vhangup",
-    "fanotify_init", "lookup_dcookie", "settimeofday", "clock_settime", "clock_adjtime",
-    "adjtimex", "sethostname", "setdomainname", "iopl", "ioperm", "memfd_secret",
-    NULL,
-};
+/* clone flags that create namespaces: a clone asking for any of them is not allowed. */
+#define FILTER_NAMESPACE_FLAGS                                                                   \
+    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |   \
+     CLONE_NEWCGROUP)
 
-/* Syscalls with no legitimate use in a job at all: the job is killed, and the result says
- * policy_violation. */
-static const char *const filter_killing[] = {
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
-    NULL,
-};
-
-/* clone flags that create namespaces: refused, whatever else the call asks for. */
-static const unsigned long filter_namespace_flags[] = {
-    CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-    CLONE_NEWCGROUP,
-};
+/* personality(0xffffffff) only reads the current persona. */
+#define FILTER_PERSONALITY_QUERY 0xffffffffUL
 
 /* Terminal ioctls that push input into, or read from, a terminal the job does not own. */
-static const unsigned long filter_refused_ioctls[] = {TIOCSTI, TIOCLINUX};
+static const uint64_t filter_refused_ioctls[] = {TIOCSTI, TIOCLINUX};
+#define FILTER_REFUSED_IOCTL_COUNT (sizeof(filter_refused_ioctls) / sizeof(uint64_t))
 
-static int filter_add(scmp_filter_ctx ctx, uint32_t action, const char *name,
-                      unsigned int arg_count, const struct scmp_arg_cmp *args)
+static int filter_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned int arg_count,
+                       const struct scmp_arg_cmp *args)
 {
-    int nr = seccomp_syscall_resolve_name(name);
-    int ret;
+    int ret = seccomp_rule_add_array(ctx, action, nr, arg_count, args);
 
-    /* An unknown name is a typo or a kernel too old to have the call: say which. */
-    if (nr == __NR_SCMP_ERROR) {
-        log_err("seccomp_unknown_syscall", "syscall=%s", name);
-        return -EINVAL;
-    }
-    ret = seccomp_rule_add_array(ctx, action, nr, arg_count, args);
     if (ret < 0)
-        log_err("seccomp_rule_failed", "syscall=%s errno=%d", name, -ret);
+        log_err("seccomp_rule_failed", "syscall=%d errno=%d", nr, -ret);
     return ret;
 }
 
-static int filter_add_rules(scmp_filter_ctx ctx, struct filter *filter)
+/* Allows ioctl for every request in [low, high) (high <= 2^32) as aligned power-of-two
+ * blocks, one masked comparison each. The kernel reads the request as 32 bits, so a value
+ * with any of the upper 32 bits set must not match: the masks cover all 64 bits. */
+static int filter_allow_ioctl_range(scmp_filter_ctx ctx, uint64_t low, uint64_t high)
+{
+    while (low < high) {
+        uint64_t block = low ? low & -low : UINT64_C(1) << 32;
+        int ret;
+
+        while (low + block > high)
+            block >>= 1;
+
+        struct scmp_arg_cmp arg = SCMP_A1(SCMP_CMP_MASKED_EQ, ~(block - 1), low);
+
+        ret = filter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &arg);
+        if (ret < 0)
+            return ret;
+        low += block;
+    }
+    return 0;
+}
+
+/* Every ioctl request but the refused terminal ones. */
+static int filter_allow_ioctl(scmp_filter_ctx ctx)
+{
+    uint64_t sorted[FILTER_REFUSED_IOCTL_COUNT];
+    uint64_t low = 0;
+    int ret;
+
+    memcpy(sorted, filter_refused_ioctls, sizeof(sorted));
+    if (sorted[0] > sorted[1]) {
+        uint64_t swap = sorted[0];
+
+        sorted[0] = sorted[1];
+        sorted[1] = swap;
+    }
+    for (size_t i = 0; i < FILTER_REFUSED_IOCTL_COUNT; i++) {
+        ret = filter_allow_ioctl_range(ctx, low, sorted[i]);
+        if (ret < 0)
+            return ret;
+        low = sorted[i] + 1;
+    }
+    return filter_allow_ioctl_range(ctx, low, UINT64_C(1) << 32);
+}
+
+/* A syscall the profile allows: unconditionally, or for the few whose arguments decide
+ * whether they are harmless, only with those arguments. */
+static int filter_allow(scmp_filter_ctx ctx, int nr)
+{
+    struct scmp_arg_cmp arg;
+    int ret;
+
+    if (nr == SCMP_SYS(ioctl))
+        return filter_allow_ioctl(ctx);
+
+    if (nr == SCMP_SYS(clone)) {
+        arg = SCMP_A0(SCMP_CMP_MASKED_EQ, FILTER_NAMESPACE_FLAGS, 0);
+    } else if (nr == SCMP_SYS(socket) || nr == SCMP_SYS(socketpair)) {
+        /* A job has no network: only local (AF_UNIX) sockets. */
+        arg = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+    } else if (nr == SCMP_SYS(prlimit64)) {
+        /* Its own limits only: the job's init is another process, and it is ours. */
+        arg = SCMP_A0(SCMP_CMP_EQ, 0);
+    } else if (nr == SCMP_SYS(personality)) {
+        /* Reading the persona, or setting the plain Linux one; nothing that turns off
+         * address randomisation or makes data executable. */
+        arg = SCMP_A0(SCMP_CMP_EQ, FILTER_PERSONALITY_QUERY);
+        ret = filter_rule(ctx, SCMP_ACT_ALLOW, nr, 1, &arg);
+        if (ret < 0)
+            return ret;
+        arg = SCMP_A0(SCMP_CMP_EQ, PER_LINUX);
+    } else {
+        return filter_rule(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
+    }
+    return filter_rule(ctx, SCMP_ACT_ALLOW, nr, 1, &arg);
+}
+
+static int filter_add_rules(scmp_filter_ctx ctx, const struct profile *profile)
 {
     int ret;
 
-    for (const char *const *name = filter_refused; *name; name++) {
-        ret = filter_add(ctx, SCMP_ACT_ERRNO(EPERM), *name, 0, NULL);
-        if (ret < 0)
-            return ret;
-        filter->refused_count++;
-    }
-    for (const char *const *name = filter_killing; *name; name++) {
-        ret = filter_add(ctx, SCMP_ACT_KILL_PROCESS, *name, 0, NULL);
-        if (ret < 0)
-            return ret;
-        filter->killing_count++;
-    }
-
-    for (size_t i = 0; i < sizeof(filter_namespace_flags) / sizeof(*filter_namespace_flags); i++) {
-        unsigned long flag = filter_namespace_flags[i];
-        struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag);
-
-        ret = filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1, &arg);
+    for (size_t i = 0; i < profile->allow_count; i++) {
+        ret = filter_allow(ctx, profile->allow[i]);
         if (ret < 0)
             return ret;
     }
 
-    /* clone3 passes its flags in memory, where seccomp cannot look: answering ENOSYS makes
-     * libc fall back to clone, whose flags the rules above do see. */
-    ret = filter_add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
-    if (ret < 0)
-        return ret;
-
-    for (size_t i = 0; i < sizeof(filter_refused_ioctls) / sizeof(*filter_refused_ioctls); i++) {
-        struct scmp_arg_cmp arg = SCMP_A1(SCMP_CMP_EQ, filter_refused_ioctls[i]);
-
-        ret = filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &arg);
-        if (ret < 0)
-            return ret;
-    }
-
-    /* Resource limits of other processes: the job's init is one, and it is ours. */
-    {
-        struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_NE, 0);
-
-        ret = filter_add(ctx, SCMP_ACT_ERRNO(EPERM), "prlimit64", 1, &arg);
-        if (ret < 0)
-            return ret;
-    }
-
-    /* A job has no network: only local (AF_UNIX) sockets may be made at all. */
-    {
-        struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_NE, AF_UNIX);
-
-        ret = filter_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, &arg);
-        if (ret < 0)
-            return ret;
-        ret = filter_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socketpair", 1, &arg);
-    }
-    return ret;
+    /* clone3 passes its flags in memory, where seccomp cannot look. ENOSYS makes libc fall
+     * back to clone, whose flags the rule above does see; no event, since it is routine. */
+    return filter_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 }
 
 /* libseccomp 2.5 exports BPF only to a file descriptor: go through a memfd. */
@@ -160,7 +163,25 @@ static int filter_export(scmp_filter_ctx ctx, struct filter *filter)
     return 0;
 }
 
-int filter_new(struct filter **ret_filter)
+static int filter_compare_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return (x > y) - (x < y);
+}
+
+static int filter_copy_kill_list(const struct profile *profile, struct filter *filter)
+{
+    filter->kill = calloc(profile->kill_count ? profile->kill_count : 1, sizeof(int));
+    if (!filter->kill)
+        return -ENOMEM;
+    memcpy(filter->kill, profile->kill, profile->kill_count * sizeof(int));
+    filter->kill_count = profile->kill_count;
+    qsort(filter->kill, filter->kill_count, sizeof(int), filter_compare_int);
+    return 0;
+}
+
+int filter_new(const struct profile *profile, struct filter **ret_filter)
 {
     struct filter *filter = calloc(1, sizeof(*filter));
     scmp_filter_ctx ctx;
@@ -169,31 +190,35 @@ int filter_new(struct filter **ret_filter)
     if (!filter)
         return -ENOMEM;
 
-    /* Allowed by default for now; every foreign ABI (i386, x32) kills the process, since
-     * its syscall numbers would slip past rules written for the native table. */
-    ctx = seccomp_init(SCMP_ACT_ALLOW);
+    /* Refused by default, and every foreign ABI (i386, x32) as well, since its numbers
+     * would slip past rules written for the native table: all of it goes to the worker,
+     * which answers EPERM or ends the job, and says which call it was. */
+    ctx = seccomp_init(SCMP_ACT_NOTIFY);
     if (!ctx) {
         free(filter);
         return -ENOMEM;
     }
-    ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
     if (ret == 0)
         ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (ret == 0)
         ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     if (ret == 0)
-        ret = filter_add_rules(ctx, filter);
+        ret = filter_add_rules(ctx, profile);
     if (ret == 0)
         ret = filter_export(ctx, filter);
     seccomp_release(ctx);
+    if (ret == 0)
+        ret = filter_copy_kill_list(profile, filter);
 
     if (ret < 0) {
         log_err("seccomp_build_failed", "errno=%d", -ret);
         filter_free(filter);
         return ret;
     }
-    log_debug("seccomp_built", "instructions=%u refused=%zu killing=%zu",
-              (unsigned)filter->program.len, filter->refused_count, filter->killing_count);
+    filter->allow_count = profile->allow_count;
+    log_debug("seccomp_built", "instructions=%u allowed=%zu killing=%zu",
+              (unsigned)filter->program.len, filter->allow_count, filter->kill_count);
     *ret_filter = filter;
     return 0;
 }
@@ -203,12 +228,19 @@ void filter_free(struct filter *filter)
     if (!filter)
         return;
     free(filter->program.filter);
+    free(filter->kill);
     free(filter);
 }
 
 int filter_install(const struct filter *filter)
 {
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter->program) < 0)
-        return -errno;
-    return 0;
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                      &filter->program);
+
+    return fd < 0 ? -errno : (int)fd;
+}
+
+bool filter_kills(const struct filter *filter, int nr)
+{
+    return bsearch(&nr, filter->kill, filter->kill_count, sizeof(int), filter_compare_int) != NULL;
 }

@@ -33,6 +33,8 @@
 #include "worker/cgroup.h"
 #include "worker/filter.h"
 #include "worker/init_report.h"
+#include "worker/notify.h"
+#include "worker/profile.h"
 
 /* How often a running job's CPU time is checked against cpu_ms. */
 #define CPU_POLL_INTERVAL_MS 20
@@ -40,6 +42,8 @@
 
 /* How long a child may take from the job's message to its exec: our set-up, not the job. */
 #define SETUP_TIMEOUT_MS 10000
+/* How many refused syscalls of one job become events; the rest are counted. */
+#define REFUSED_EVENTS_MAX 16
 /* After the job's init has died, how long its pipes may take to reach end of file. */
 #define DRAIN_GRACE_MS 1000
 #define READ_CHUNK_BYTES 65536
@@ -128,6 +132,7 @@ static const char *const setup_stage_names[STAGE_COUNT] = {
 enum child_message_kind {
     CHILD_USER_NS_READY = 1, /* write my uid and gid maps, then tell me to go on */
     CHILD_FAILED = 2,
+    CHILD_LISTENER = 3,      /* my seccomp listener comes with this message (SCM_RIGHTS) */
 };
 
 struct child_message {
@@ -170,6 +175,7 @@ struct sandbox {
     uid_t host_uid;          /* the job's uid and gid on the host */
     int cap_last;            /* highest capability number this kernel knows */
     struct filter *filter;
+    struct notifier *notifier;
     struct cg_system *cgroups;
     struct ro_bind *binds;
     size_t bind_count;
@@ -212,6 +218,7 @@ enum kill_reason {
     KILL_TIMEOUT,
     KILL_CPU,
     KILL_OUTPUT,
+    KILL_POLICY,  /* a syscall of the profile's kill list, or a foreign ABI */
 };
 
 struct output_buffer {
@@ -616,6 +623,32 @@ static void child_join_cgroup(const struct child_context *ctx)
     }
 }
 
+/* Installs the seccomp filter and hands its listener to the worker, which answers every call
+ * the filter does not allow. The job must not keep the descriptor. */
+static void child_install_filter(struct child_context *ctx)
+{
+    struct child_message message = {.kind = CHILD_LISTENER};
+    struct iovec iov = {.iov_base = &message, .iov_len = sizeof(message)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control = {0};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    int listener = filter_install(ctx->sandbox->filter);
+
+    if (listener < 0)
+        child_fail(ctx->sync_fd, STAGE_SECCOMP, -listener);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &listener, sizeof(int));
+
+    child_check(ctx, STAGE_SECCOMP, (int)sendmsg(ctx->sync_fd, &msg, MSG_NOSIGNAL));
+    close(listener);
+}
+
 static void __attribute__((noreturn)) child_main(struct child_context *ctx)
 {
     child_reset_signals();
@@ -642,7 +675,7 @@ static void __attribute__((noreturn)) child_main(struct child_context *ctx)
     child_enter_user_namespace(ctx);
     child_drop_privileges(ctx);
 
-    child_check(ctx, STAGE_SECCOMP, filter_install(ctx->sandbox->filter) < 0 ? -1 : 0);
+    child_install_filter(ctx);
     /* ccx-init by descriptor: it lives outside the new root. It starts the job's program. */
     syscall(SYS_execveat, ctx->init_fd, "", ctx->argv, ctx->sandbox->envp, AT_EMPTY_PATH);
     child_fail(ctx->sync_fd, STAGE_EXEC, errno);
@@ -803,6 +836,24 @@ static int sandbox_open_init(struct sandbox *sandbox)
     return 0;
 }
 
+/* The seccomp filter, from the profile the config names. */
+static int sandbox_build_filter(struct sandbox *sandbox)
+{
+    const char *path = sandbox->config->sandbox.seccomp_profile;
+    struct profile *profile = NULL;
+    char err[512];
+    int ret;
+
+    ret = profile_load(path, &profile, err, sizeof(err));
+    if (ret < 0) {
+        log_err("seccomp_profile_invalid", "path=%s errno=%d reason=\"%s\"", path, -ret, err);
+        return ret;
+    }
+    ret = filter_new(profile, &sandbox->filter);
+    profile_free(profile);
+    return ret;
+}
+
 int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox)
 {
     struct sandbox *sandbox = calloc(1, sizeof(*sandbox));
@@ -828,7 +879,9 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
 
     ret = sandbox_open_init(sandbox);
     if (ret == 0)
-        ret = filter_new(&sandbox->filter);
+        ret = sandbox_build_filter(sandbox);
+    if (ret == 0)
+        ret = notify_new(&sandbox->notifier);
     if (ret < 0) {
         sandbox_free(sandbox);
         return ret;
@@ -847,8 +900,10 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
         return ret;
     }
 
-    log_info("sandbox_ready", "host_uid=%u cgroup=%s seccomp_instructions=%u binds=%zu",
+    log_info("sandbox_ready", "host_uid=%u cgroup=%s seccomp_profile=%s seccomp_allowed=%zu "
+             "seccomp_instructions=%u binds=%zu",
              (unsigned)sandbox->host_uid, cg_mode_name(cg_system_mode(sandbox->cgroups)),
+             config->sandbox.seccomp_profile, sandbox->filter->allow_count,
              (unsigned)sandbox->filter->program.len, sandbox->bind_count);
     *ret_sandbox = sandbox;
     return 0;
@@ -864,6 +919,7 @@ void sandbox_free(struct sandbox *sandbox)
     if (sandbox->init_fd >= 0)
         close(sandbox->init_fd);
     filter_free(sandbox->filter);
+    notify_free(sandbox->notifier);
     cg_system_free(sandbox->cgroups);
     free(sandbox->binds);
     for (size_t i = 0; i < sizeof(sandbox->envp) / sizeof(*sandbox->envp); i++)
@@ -895,10 +951,12 @@ int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out
     ret |= enforcement_list_set(out, "user", "uid %u in a user namespace = host uid %u; no "
                                 "capabilities; no_new_privs", sandbox->config->sandbox.inner_uid,
                                 (unsigned)sandbox->host_uid);
-    ret |= enforcement_list_set(out, "seccomp", "libseccomp deny list: %zu refused with an error, "
-                                "%zu kill the job, namespace clone flags refused, clone3 ENOSYS, "
-                                "foreign ABIs kill the job", sandbox->filter->refused_count,
-                                sandbox->filter->killing_count);
+    ret |= enforcement_list_set(out, "seccomp", "allow-list of %zu syscalls from %s; the rest "
+                                "refused with EPERM through user notification, each an event; "
+                                "%zu and foreign ABIs kill the job; clone3 ENOSYS",
+                                sandbox->filter->allow_count,
+                                sandbox->config->sandbox.seccomp_profile,
+                                sandbox->filter->kill_count);
     return ret < 0 ? -ENOMEM : 0;
 }
 
@@ -1021,18 +1079,45 @@ static int write_id_map(pid_t pid, const char *file, uid_t inner, uid_t outer)
     return write(fd, line, len) == len ? 0 : -errno;
 }
 
+/* Receives one message from the child, and the descriptor that came with it, if any. */
+static ssize_t sandbox_receive_message(int sync_fd, struct child_message *message,
+                                       int *ret_fd)
+{
+    struct iovec iov = {.iov_base = message, .iov_len = sizeof(*message)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    ssize_t n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+
+    *ret_fd = -1;
+    if (n < 0)
+        return -errno;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+            cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(ret_fd, CMSG_DATA(cmsg), sizeof(int));
+    }
+    return n;
+}
+
 /* Talks the child through its set-up until it execs (end of file on the sync socket) or
- * fails. Returns 0 once exec happened, -errno (and the stage) otherwise. */
+ * fails. Returns 0 once exec happened, with *ret_listener_fd holding the job's seccomp
+ * listener; -errno (and the stage) otherwise. */
 static int sandbox_guide_child(struct sandbox *sandbox, pid_t pid, int sync_fd, uint64_t deadline,
-                               enum setup_stage *ret_stage)
+                               enum setup_stage *ret_stage, int *ret_listener_fd)
 {
     const uid_t inner = sandbox->config->sandbox.inner_uid;
+    _cleanup_close_ int listener_fd = -1;
 
     *ret_stage = STAGE_WAIT_JOB;
     for (;;) {
         struct child_message message;
         struct pollfd pfd = {.fd = sync_fd, .events = POLLIN};
         uint64_t now = now_ms();
+        _cleanup_close_ int fd = -1;
         ssize_t n;
 
         if (now >= deadline)
@@ -1042,16 +1127,27 @@ static int sandbox_guide_child(struct sandbox *sandbox, pid_t pid, int sync_fd, 
         if (!pfd.revents)
             continue;
 
-        n = recv(sync_fd, &message, sizeof(message), 0);
-        if (n == 0)
+        n = sandbox_receive_message(sync_fd, &message, &fd);
+        if (n == 0 && listener_fd < 0)
+            return -EPROTO; /* exec without a listener: never, but never run unwatched */
+        if (n == 0) {
+            *ret_listener_fd = TAKE_FD(listener_fd);
             return 0;
+        }
         if (n != (ssize_t)sizeof(message))
-            return n < 0 ? -errno : -EPROTO;
+            return n < 0 ? (int)n : -EPROTO;
 
         if (message.kind == CHILD_FAILED) {
             *ret_stage = message.stage >= 0 && message.stage < STAGE_COUNT ? message.stage
                                                                           : STAGE_EXEC;
             return message.error > 0 ? -message.error : -EIO;
+        }
+        if (message.kind == CHILD_LISTENER) {
+            *ret_stage = STAGE_EXEC;
+            if (fd < 0 || listener_fd >= 0)
+                return -EPROTO;
+            listener_fd = TAKE_FD(fd);
+            continue;
         }
 
         *ret_stage = STAGE_WAIT_ID_MAPS;
@@ -1104,6 +1200,9 @@ struct run_state {
     uint64_t exited_ms;
     uint64_t cpu_before_ns;    /* the cgroup's CPU time when the job was handed over */
     struct output_buffer out[2];
+    int listener_fd;           /* seccomp notifications of the job; -1 once it hung up */
+    uint64_t refused_count;    /* syscalls answered EPERM */
+    char policy_detail[NOTIFY_DETAIL_MAX]; /* the call that ended the job */
 };
 
 static void run_kill(struct run_state *state, enum kill_reason reason)
@@ -1114,10 +1213,41 @@ static void run_kill(struct run_state *state, enum kill_reason reason)
     kill(state->pid, SIGKILL);
 }
 
-/* Collects output and watches the limits until the job's init is gone and its pipes are
- * closed. */
+/* Answers one call the job's filter sent us: refused (an event, up to REFUSED_EVENTS_MAX a
+ * job, then only counted) or the end of the job. */
+static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state,
+                                struct event_list *events)
+{
+    struct notify_call call;
+    int ret = notify_answer(sandbox->notifier, state->listener_fd, sandbox->filter, &call);
+
+    if (ret == -ENOENT || ret == -EINTR)
+        return;
+    if (ret < 0) {
+        /* The listener is broken: calls would hang. Ending the job is the safe answer. */
+        log_warn("seccomp_notify_failed", "errno=%d", -ret);
+        close(state->listener_fd);
+        state->listener_fd = -1;
+        run_kill(state, KILL_NONE);
+        return;
+    }
+
+    if (call.action == NOTIFY_KILL) {
+        if (state->kill_reason == KILL_NONE)
+            memcpy(state->policy_detail, call.detail, sizeof(call.detail));
+        run_kill(state, KILL_POLICY);
+        return;
+    }
+    state->refused_count++;
+    if (state->refused_count <= REFUSED_EVENTS_MAX)
+        event_list_add(events, "syscall_refused", "%s errno=EPERM", call.detail);
+}
+
+/* Collects output, answers the filter's calls and watches the limits until the job's init
+ * is gone and its pipes are closed. */
 static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
-                             const struct limits *limits, struct run_state *state)
+                             const struct limits *limits, struct run_state *state,
+                             struct event_list *events)
 {
     static const char *const stream_names[2] = {"stdout", "stderr"};
     _cleanup_free_ uint8_t *chunk = malloc(READ_CHUNK_BYTES);
@@ -1128,7 +1258,7 @@ static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
         return -ENOMEM;
 
     while (!state->exited || !state->out[0].eof || !state->out[1].eof) {
-        struct pollfd pfds[3];
+        struct pollfd pfds[4];
         uint64_t now = now_ms();
         int wait_ms = CPU_POLL_INTERVAL_MS;
         nfds_t count = 0;
@@ -1147,6 +1277,8 @@ static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
         }
         if (!state->exited)
             pfds[count++] = (struct pollfd){.fd = state->pidfd, .events = POLLIN};
+        if (state->listener_fd >= 0)
+            pfds[count++] = (struct pollfd){.fd = state->listener_fd, .events = POLLIN};
 
         ret = poll(pfds, count, wait_ms);
         if (ret < 0 && errno != EINTR)
@@ -1158,6 +1290,16 @@ static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
             if (pfds[p].fd == state->pidfd) {
                 state->exited = true;
                 state->exited_ms = now_ms();
+                continue;
+            }
+            if (pfds[p].fd == state->listener_fd) {
+                if (pfds[p].revents & POLLIN) {
+                    sandbox_answer_call(sandbox, state, events);
+                } else {
+                    /* Every process under the filter is gone. */
+                    close(state->listener_fd);
+                    state->listener_fd = -1;
+                }
                 continue;
             }
             int i = pfds[p].fd == state->out[0].fd ? 0 : 1;
@@ -1217,11 +1359,16 @@ static void classify(const struct run_state *state, const siginfo_t *info,
     if (state->kill_reason == KILL_OUTPUT)
         event_list_add(events, "output_limit", "stream=%s output_bytes=%" PRIu64,
                        state->output_stream, limits->output_bytes);
-    if (!exited && info->si_status == SIGSYS)
-        event_list_add(events, "seccomp_kill", "signal=SIGSYS");
+    if (state->kill_reason == KILL_POLICY)
+        event_list_add(events, "policy_violation", "%s", state->policy_detail);
+    if (state->refused_count > REFUSED_EVENTS_MAX)
+        event_list_add(events, "syscall_refused_suppressed", "count=%" PRIu64 " reported=%d",
+                       state->refused_count - REFUSED_EVENTS_MAX, REFUSED_EVENTS_MAX);
 
     if (ok)
         outcome->status = JOB_STATUS_OK;
+    else if (state->kill_reason == KILL_POLICY)
+        outcome->status = JOB_STATUS_POLICY_VIOLATION;
     else if (stats->oom_kills > 0)
         outcome->status = JOB_STATUS_MEMORY_LIMIT;
     else if (stats->pids_refused > 0)
@@ -1232,8 +1379,6 @@ static void classify(const struct run_state *state, const siginfo_t *info,
         outcome->status = JOB_STATUS_CPU_LIMIT;
     else if (state->kill_reason == KILL_TIMEOUT)
         outcome->status = JOB_STATUS_TIMEOUT;
-    else if (!exited && info->si_status == SIGSYS)
-        outcome->status = JOB_STATUS_POLICY_VIOLATION;
     else if (!exited)
         outcome->status = JOB_STATUS_SIGNALED;
     else
@@ -1506,7 +1651,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
 {
     const struct limits *limits = step->limits;
     _cleanup_free_ struct job_message *message = malloc(sizeof(*message));
-    struct run_state state = {.pidfd = -1, .out = {{.fd = -1}, {.fd = -1}}};
+    struct run_state state = {.pidfd = -1, .out = {{.fd = -1}, {.fd = -1}}, .listener_fd = -1};
     struct warm_child *warm = NULL;
     enum setup_stage stage = STAGE_WAIT_JOB;
     struct cg_stats stats = {0};
@@ -1534,7 +1679,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
         ret = sandbox_start_job(sandbox, warm, step, message);
         if (ret == 0)
             ret = sandbox_guide_child(sandbox, warm->pid, warm->sync_fd,
-                                      now_ms() + SETUP_TIMEOUT_MS, &stage);
+                                      now_ms() + SETUP_TIMEOUT_MS, &stage, &state.listener_fd);
         if (ret == 0)
             break;
 
@@ -1553,7 +1698,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     state.pidfd = warm->pidfd;
     state.out[0].fd = warm->stdout_fd;
     state.out[1].fd = warm->stderr_fd;
-    ret = sandbox_supervise(sandbox, warm->cgroup, limits, &state);
+    ret = sandbox_supervise(sandbox, warm->cgroup, limits, &state, events);
     if (ret < 0) {
         log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_supervise_failed",
                   "errno=%d", -ret);
@@ -1592,6 +1737,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
 
     free(state.out[0].data);
     free(state.out[1].data);
+    if (state.listener_fd >= 0)
+        close(state.listener_fd);
     warm_child_free(warm);
     return ret;
 }
