@@ -397,6 +397,7 @@ static int config_read_sandbox_numbers(struct config_parser *parser, json_t *sec
         { "stack_mb", 64, 1, 1024 * 1024, offsetof(struct sandbox_config, stack_mb) },
         { "cpu_quota_pct", 100, 1, 100 * 1024,
           offsetof(struct sandbox_config, cpu_quota_pct) },
+        { "uid_count", 4096, 1, 1000000, offsetof(struct sandbox_config, uid_count) },
     };
     uint64_t uid_base;
     uint64_t inner_uid;
@@ -423,6 +424,9 @@ static int config_read_sandbox_numbers(struct config_parser *parser, json_t *sec
         if (r < 0)
             return r;
     }
+    if (uid_base + sandbox->uid_count > CONFIG_UID_CEILING)
+        return config_fail(parser, "sandbox.uid_count", "uid_base + uid_count must stay below %llu",
+                           CONFIG_UID_CEILING);
     return 0;
 }
 
@@ -460,7 +464,7 @@ static int config_read_sandbox(struct config_parser *parser, json_t *root,
     static const char *const keys[] = {
         "uid_base", "inner_uid", "ro_binds", "symlinks", "tmp_mb", "inodes", "open_files",
         "stack_mb", "cpu_quota_pct", "env", "hostname", "run_dir", "cgroup_parent",
-        "seccomp_profile",
+        "seccomp_profile", "uid_count", "uid_lock_dir",
     };
     json_t *section = json_object_get(root, "sandbox");
     int r;
@@ -510,6 +514,15 @@ static int config_read_sandbox(struct config_parser *parser, json_t *root,
         return r;
 
     r = config_absolute_path(parser, "sandbox.run_dir", sandbox->run_dir);
+    if (r < 0)
+        return r;
+
+    r = config_string(parser, section, "sandbox", "uid_lock_dir", "/run/ccx-uids",
+                      &sandbox->uid_lock_dir);
+    if (r < 0)
+        return r;
+
+    r = config_absolute_path(parser, "sandbox.uid_lock_dir", sandbox->uid_lock_dir);
     if (r < 0)
         return r;
 
@@ -800,6 +813,7 @@ void config_free(struct ccx_config *config)
     free(sandbox->run_dir);
     free(sandbox->cgroup_parent);
     free(sandbox->seccomp_profile);
+    free(sandbox->uid_lock_dir);
 
     for (size_t i = 0; i < config->language_count; i++)
         language_clear(&config->languages[i]);

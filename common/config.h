@@ -29,7 +29,10 @@ struct sandbox_symlink {
 };
 
 struct sandbox_config {
-    uid_t uid_base;          /* worker slot N runs jobs as host uid/gid uid_base + N */
+    uid_t uid_base;          /* jobs run as host uids/gids from uid_base ... */
+    uint64_t uid_count;      /* ... to uid_base + uid_count - 1, one leased to each worker */
+    char *uid_lock_dir;      /* host directory of the lease lock files, shared by every
+                              * ccx on the machine */
     uid_t inner_uid;         /* the uid and gid a job sees inside its user namespace */
     char **ro_binds;         /* NULL-terminated host paths bound read-only at the same place */
     struct sandbox_symlink *symlinks;

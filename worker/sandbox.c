@@ -35,6 +35,7 @@
 #include "worker/init_report.h"
 #include "worker/notify.h"
 #include "worker/profile.h"
+#include "worker/uid_lease.h"
 
 /* How often a running job's CPU time is checked against cpu_ms. */
 #define CPU_POLL_INTERVAL_MS 20
@@ -172,7 +173,8 @@ struct ro_bind {
 struct sandbox {
     const struct ccx_config *config;
     int slot;
-    uid_t host_uid;          /* the job's uid and gid on the host */
+    uid_t host_uid;          /* the job's uid and gid on the host, leased for our life */
+    int uid_lock_fd;         /* holds the lease */
     int cap_last;            /* highest capability number this kernel knows */
     struct filter *filter;
     struct notifier *notifier;
@@ -863,10 +865,22 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
         return -ENOMEM;
     sandbox->config = config;
     sandbox->slot = slot;
-    sandbox->host_uid = config->sandbox.uid_base + (uid_t)slot;
     sandbox->cap_last = sandbox_read_cap_last();
     sandbox->init_fd = -1;
+    sandbox->uid_lock_fd = -1;
     sandbox_ensure_std_fds();
+
+    ret = uid_lease_claim(config->sandbox.uid_lock_dir, config->sandbox.uid_base,
+                          (unsigned)config->sandbox.uid_count,
+                          (unsigned)slot % (unsigned)config->sandbox.uid_count,
+                          &sandbox->host_uid, &sandbox->uid_lock_fd);
+    if (ret < 0) {
+        log_err("uid_lease_failed", "dir=%s uid_base=%u uid_count=%" PRIu64 " errno=%d",
+                config->sandbox.uid_lock_dir, (unsigned)config->sandbox.uid_base,
+                config->sandbox.uid_count, -ret);
+        free(sandbox);
+        return ret;
+    }
 
     ret = sandbox_build_environment(sandbox);
     if (ret == 0)
@@ -909,6 +923,11 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
     return 0;
 }
 
+uid_t sandbox_host_uid(const struct sandbox *sandbox)
+{
+    return sandbox->host_uid;
+}
+
 void sandbox_free(struct sandbox *sandbox)
 {
     if (!sandbox)
@@ -924,6 +943,9 @@ void sandbox_free(struct sandbox *sandbox)
     free(sandbox->binds);
     for (size_t i = 0; i < sizeof(sandbox->envp) / sizeof(*sandbox->envp); i++)
         free(sandbox->envp[i]);
+    /* Last: every child that ran as the leased uid is reaped by now. */
+    if (sandbox->uid_lock_fd >= 0)
+        close(sandbox->uid_lock_fd);
     free(sandbox);
 }
 

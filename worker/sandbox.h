@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/config.h"
 #include "common/job.h"
@@ -17,10 +18,14 @@ struct sandbox;
 
 /* Life-cycle. sandbox_new moves the calling process into a private mount namespace (the
  * workspaces it mounts are invisible to the host and vanish with it), builds the seccomp
- * filter and checks the cgroup controllers. slot picks the host uid (uid_base + slot).
- * Returns 0 or -errno, and logs what failed. */
+ * filter, checks the cgroup controllers and leases a host uid for its jobs (uid_base + slot
+ * when free, else the next free one: see uid_lease.h). Returns 0 or -errno, and logs what
+ * failed. */
 int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox);
 void sandbox_free(struct sandbox *sandbox);
+
+/* The host uid (and gid) this sandbox's jobs run as. */
+uid_t sandbox_host_uid(const struct sandbox *sandbox);
 
 /* Makes sure children are cloned and waiting for the next steps, so that a step does not
  * wait for the kernel to move a process into a new cgroup (about 10 ms on cgroup v1). A

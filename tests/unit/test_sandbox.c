@@ -182,6 +182,19 @@ static void assert_event(const struct result *result, const char *kind, const ch
 
 TestSuite(sandbox, .init = setup, .fini = teardown, .timeout = 120);
 
+/* Two workers given the same slot (two supervisors on one host) never share a job uid. */
+Test(sandbox, workers_with_one_slot_get_different_host_uids)
+{
+    struct sandbox *other = NULL;
+    int ret = sandbox_new(config, (int)(getpid() % 1000), &other);
+
+    cr_assert_eq(ret, 0, "sandbox_new: %s", strerror(-ret));
+    cr_assert_neq(sandbox_host_uid(other), sandbox_host_uid(sandbox));
+    cr_assert_geq(sandbox_host_uid(other), config->sandbox.uid_base);
+    cr_assert_lt(sandbox_host_uid(other), config->sandbox.uid_base + config->sandbox.uid_count);
+    sandbox_free(other);
+}
+
 Test(sandbox, runs_python_hello)
 {
     struct job_spec spec = {.language = "python", .source = "print('hello from python')"};
