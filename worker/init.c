@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,8 +31,15 @@ static void report(int kind, int value)
         return;
 }
 
+static void init_blank_strings(char **strings)
+{
+    for (; strings && *strings; strings++)
+        memset(*strings, 0, strlen(*strings));
+}
+
 int main(int argc, char **argv)
 {
+    extern char **environ;
     int status = 0;
     pid_t program;
 
@@ -47,12 +55,15 @@ int main(int argc, char **argv)
         return 127;
     }
     if (program == 0) {
-        extern char **environ;
-
         execve(argv[1], argv + 1, environ);
         report(INIT_EXEC_FAILED, errno);
         _exit(127);
     }
+
+    /* /proc/1/cmdline and environ stay readable to the job whatever our dumpable flag says:
+     * blank ours, so that init shows nothing of how it was started. */
+    init_blank_strings(argv);
+    init_blank_strings(environ);
 
     /* Reap everything; stop when the program itself is done. */
     for (;;) {

@@ -1054,15 +1054,18 @@ int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job)
     if (ret < 0)
         return ret;
 
-    snprintf(options, sizeof(options), "size=%" PRIu64 "m,nr_inodes=%" PRIu64
-             ",mode=0700,uid=%u,gid=%u", job->limits.disk_mb, sandbox->config->sandbox.inodes,
-             (unsigned)sandbox->host_uid, (unsigned)sandbox->host_uid);
+    /* The owner is set through the descriptor rather than as a mount option: the job reads
+     * its mount options in /proc/self/mountinfo, and the host uid is ours, not its. */
+    snprintf(options, sizeof(options), "size=%" PRIu64 "m,nr_inodes=%" PRIu64 ",mode=0700",
+             job->limits.disk_mb, sandbox->config->sandbox.inodes);
     if (mount("ccx-work", sandbox->work_dir, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
         return -errno;
     sandbox->workspace_mounted = true;
 
     dir_fd = open(sandbox->work_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dir_fd < 0)
+        return -errno;
+    if (fchown(dir_fd, sandbox->host_uid, sandbox->host_uid) < 0)
         return -errno;
 
     /* No job code has run yet, and every step refuses links: nothing here can be steered
