@@ -3,6 +3,7 @@
 Every test asserts fields of the result the workers stored. The class shares one fleet;
 tearDownClass fails if a process, cgroup or mount outlived it."""
 
+import os
 import re
 import select
 import socket
@@ -223,6 +224,37 @@ class FleetTest(FleetTestCase):
         result = self.fleet.wait(*ids)
         self.assert_status(result, "rejected")
         self.assertTrue(result["reason"])
+        self.assert_hello("python")
+
+    def test_hostile_file_names_are_rejected_and_touch_nothing(self):
+        # Each name would land outside the workspace, or be read as something else, if the
+        # worker ever used it as a path: the decoder must refuse the job before that.
+        marker = "ccx-hostile-" + new_job_id()
+        names = [f"../../../../tmp/{marker}", f"/tmp/{marker}", f"/etc/{marker}",
+                 f"a/../../{marker}", f"{marker}\x00.py", f"-{marker}", f"./{marker}"]
+        for name in names:
+            with self.subTest(name=name):
+                files = {name.encode(): b"print(1)\n", b"main.py": b"print(2)\n"}
+                result = self.fleet.run("python", files=files, main=b"main.py")
+                self.assert_status(result, "rejected")
+                self.assertIn("path", result["reason"])
+        for directory in ("/tmp", "/etc", "/", os.path.dirname(self.fleet.tmp)):
+            self.assertEqual([n for n in os.listdir(directory) if marker in n], [], directory)
+
+    def test_ten_thousand_files_and_deep_meta_are_rejected(self):
+        files = {f"f{i}.py".encode(): b"" for i in range(10000)}
+        files[b"main.py"] = b"print(1)\n"
+        result = self.fleet.run("python", files=files, main=b"main.py")
+        self.assert_status(result, "rejected")
+        self.assertIn("files", result["reason"])
+
+        deep = []
+        for _ in range(200):
+            deep = [deep]
+        # Refused before it is parsed, so answered under the stream entry id.
+        result = self.fleet.wait(*self.fleet.enqueue("python", "print(1)\n", meta=deep))
+        self.assert_status(result, "rejected")
+        self.assertIn("deep", result["reason"])
         self.assert_hello("python")
 
     def test_meta_is_echoed(self):
