@@ -196,8 +196,16 @@ class FleetTest(FleetTestCase):
                       "    print('CONNECTED')\n"
                       "except Exception as e:\n"
                       "    print('failed:', type(e).__name__, e)\n")
-            result = self.fleet.run("python", source, limits={"wall_ms": 10000})
+            job_id = self.fleet.submit("python", source, limits={"wall_ms": 10000})
+            result = self.fleet.wait(job_id)
             output = as_bytes(result["stdout"])
+            # The refusal is named in the result and published on the events stream.
+            details = [e["detail"] for e in result["events"] if e["kind"] == "syscall_refused"]
+            self.assertTrue(any(d.startswith("syscall=socket family=AF_INET ") for d in details),
+                            details)
+            published = self.fleet.events_for(job_id, kind="syscall_refused")
+            self.assertIn("syscall=socket family=AF_INET",
+                          " ".join(e["detail"] for e in published))
             self.assertNotIn(b"CONNECTED", output)
             readable, _, _ = select.select([listener], [], [], 0.5)
             self.assertEqual(readable, [], "the job's connect reached the test's listener")
