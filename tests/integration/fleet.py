@@ -6,10 +6,16 @@ tearDownClass, which then fails the class if anything was left behind on the hos
 test fails, the supervisor's log lines written during that test are printed.
 
 Binaries come from $CCX_BUILD_DIR/bin (ctest sets it; default <repo>/build).
+
+With $CCX_TEST_PREFIX set (a short name), the fleet runs from a config of its own whose
+cgroup parent and run dir carry that name (ccx-<name>, /run/ccx-<name>), and only those are
+checked for leftovers: suites of several checkouts can then run side by side.
 """
 
 import glob
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,7 +40,8 @@ EVENTS_STREAM = "ccx:events"
 WORKER_GROUP = "ccx-workers"
 CCX_PROCESS_NAMES = ("ccx-worker", "ccx-supervisor")
 
-SUPERVISOR_STOP_S = 45  # longer than the config's 30 s shutdown grace
+SUPERVISOR_STOP_S = 45  # longer than the fleet config's shutdown grace
+SHUTDOWN_GRACE_S = 30
 RESULT_WAIT_S = 120
 
 
@@ -123,16 +130,44 @@ def ccx_processes(known_pids=()):
     return ours
 
 
+def fleet_names():
+    """(cgroup parent, run dir) of the fleets this process starts: see CCX_TEST_PREFIX."""
+    prefix = os.environ.get("CCX_TEST_PREFIX")
+    if not prefix:
+        return "ccx", "/run/ccx"
+    if not prefix.replace("-", "").isalnum():
+        raise RuntimeError(f"CCX_TEST_PREFIX={prefix!r}: letters, digits and '-' only")
+    return f"ccx-{prefix}", f"/run/ccx-{prefix}"
+
+
+def fleet_config(path):
+    """Writes the shipped config, with this process's cgroup parent, run dir and a short
+    shutdown grace, to path."""
+    with open(os.path.join(SOURCE_DIR, "deploy", "ccx.json")) as f:
+        config = json.load(f)
+    cgroup_parent, run_dir = fleet_names()
+    config["shutdown_grace_s"] = SHUTDOWN_GRACE_S
+    config["sandbox"]["cgroup_parent"] = cgroup_parent
+    config["sandbox"]["run_dir"] = run_dir
+    config["sandbox"]["seccomp_profile"] = os.path.join(SOURCE_DIR, "deploy",
+                                                        config["sandbox"]["seccomp_profile"])
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2)
+    return config
+
+
 def host_leftovers(known_pids=()):
     """Everything a stopped fleet must not leave: processes, cgroups, mounts."""
+    cgroup_parent, run_dir = fleet_names()
     found = ccx_processes(known_pids)
-    for path in ["/sys/fs/cgroup/ccx"] + sorted(glob.glob("/sys/fs/cgroup/*/ccx")):
+    for path in [f"/sys/fs/cgroup/{cgroup_parent}"] + sorted(
+            glob.glob(f"/sys/fs/cgroup/*/{cgroup_parent}")):
         if os.path.isdir(path):
             found.append(f"cgroup directory {path}")
     with open("/proc/mounts") as f:
         for line in f:
             mount_point = line.split()[1]
-            if mount_point == "/run/ccx" or mount_point.startswith("/run/ccx/"):
+            if mount_point == run_dir or mount_point.startswith(run_dir + "/"):
                 found.append(f"mount {mount_point}")
     return found
 
@@ -140,10 +175,13 @@ def host_leftovers(known_pids=()):
 class Fleet:
     """redis-server + ccx-supervisor, owned by one test class."""
 
-    def __init__(self, workers=2):
+    def __init__(self, workers=2, env=None):
         self.workers = workers
+        self.env = dict(os.environ, **(env or {}))
         self.tmp = tempfile.mkdtemp(prefix="ccx-it-")
         self.log_path = os.path.join(self.tmp, "supervisor.log")
+        self.config_path = os.path.join(self.tmp, "ccx.json")
+        self.config = fleet_config(self.config_path)
         self.redis_proc = None
         self.supervisor = None
         self.url = None
@@ -191,8 +229,9 @@ class Fleet:
     def _start_supervisor(self):
         with open(self.log_path, "wb") as log:
             self.supervisor = subprocess.Popen(
-                [binary("ccx-supervisor"), "--redis", self.url, "--workers", str(self.workers)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                [binary("ccx-supervisor"), "--redis", self.url, "--workers", str(self.workers),
+                 "--config", self.config_path],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         # Jobs added before the workers' consumer group exists could be skipped by it, so
         # wait for the group and for every worker to have joined it.
         deadline = time.monotonic() + 30
@@ -282,6 +321,11 @@ class Fleet:
         except OSError:
             return 0
 
+    def job_uids(self):
+        """The host uids this fleet's workers have leased for their jobs, from their logs."""
+        return {int(uid) for uid in re.findall(r"event=sandbox_ready host_uid=(\d+)",
+                                               self._read("supervisor.log"))}
+
     def print_log(self, title, offset=0):
         print(f"---- {title} ({self.log_path}) ----\n{self._read('supervisor.log', offset)}"
               f"---- end of {title} ----", file=sys.stderr)
@@ -340,12 +384,13 @@ class FleetTestCase(unittest.TestCase):
     """Base class: one fleet for the whole class, checked for leftovers at the end."""
 
     workers = 2
+    fleet_env = {}  # added to the supervisor's environment
     fleet = None
 
     @classmethod
     def setUpClass(cls):
         require_root()
-        cls.fleet = Fleet(cls.workers)
+        cls.fleet = Fleet(cls.workers, cls.fleet_env)
         cls.fleet.start()
 
     @classmethod
