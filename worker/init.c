@@ -31,6 +31,27 @@ static void report(int kind, int value)
         return;
 }
 
+/* A heap copy of a NULL-terminated string array, or NULL when memory runs out. */
+static char **init_copy_strings(char **strings)
+{
+    size_t count = 0;
+    char **copy;
+
+    while (strings && strings[count])
+        count++;
+
+    copy = calloc(count + 1, sizeof(*copy));
+    if (!copy)
+        return NULL;
+
+    for (size_t i = 0; i < count; i++) {
+        copy[i] = strdup(strings[i]);
+        if (!copy[i])
+            return NULL; /* init exits at once: nothing to free */
+    }
+    return copy;
+}
+
 static void init_blank_strings(char **strings)
 {
     for (; strings && *strings; strings++)
@@ -40,6 +61,8 @@ static void init_blank_strings(char **strings)
 int main(int argc, char **argv)
 {
     extern char **environ;
+    char **program_argv;
+    char **program_envp;
     int status = 0;
     pid_t program;
 
@@ -49,21 +72,28 @@ int main(int argc, char **argv)
         return 127;
     }
 
+    /* /proc/1/cmdline stays readable to the job whatever our dumpable flag says: blank our
+     * argv and environment before the program exists, so that init never shows how it was
+     * started (only the length of what was there: the kernel keeps that). */
+    program_argv = init_copy_strings(argv + 1);
+    program_envp = init_copy_strings(environ);
+    if (!program_argv || !program_envp) {
+        report(INIT_EXEC_FAILED, ENOMEM);
+        return 127;
+    }
+    init_blank_strings(argv);
+    init_blank_strings(environ);
+
     program = fork();
     if (program < 0) {
         report(INIT_EXEC_FAILED, errno);
         return 127;
     }
     if (program == 0) {
-        execve(argv[1], argv + 1, environ);
+        execve(program_argv[0], program_argv, program_envp);
         report(INIT_EXEC_FAILED, errno);
         _exit(127);
     }
-
-    /* /proc/1/cmdline and environ stay readable to the job whatever our dumpable flag says:
-     * blank ours, so that init shows nothing of how it was started. */
-    init_blank_strings(argv);
-    init_blank_strings(environ);
 
     /* Reap everything; stop when the program itself is done. */
     for (;;) {
