@@ -21,6 +21,7 @@
 #include "common/log.h"
 
 #define CPU_PERIOD_US 100000
+#define CG_PARENT_CREATE_ATTEMPTS 5
 
 /* The files each hierarchy keeps the figures in. v1 splits controllers across mounts;
  * v2 has them all in one directory. */
@@ -212,7 +213,13 @@ int cg_system_new(const char *parent, struct cg_system **ret_system)
         return ret;
     }
 
-    ret = cg_parent_create(system);
+    /* Another ccx on this host that stops removes the parent once it is empty; when it does
+     * so while we create it, a controller's directory vanishes under us (ENOENT). */
+    for (int attempt = 0; attempt < CG_PARENT_CREATE_ATTEMPTS; attempt++) {
+        ret = cg_parent_create(system);
+        if (ret != -ENOENT)
+            break;
+    }
     if (ret < 0) {
         log_err("cgroup_parent_create_failed", "parent=%s errno=%d", parent, -ret);
         cg_system_free(system);
