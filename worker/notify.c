@@ -150,6 +150,12 @@ static void notify_append_arguments(char *buf, size_t size, size_t *used, const 
     } else if (strcmp(name, "ptrace") == 0) {
         notify_append(buf, size, used, " request=%" PRIu64 " pid=%" PRId32, args[0],
                       (int32_t)args[1]);
+    } else if (strcmp(name, "process_vm_readv") == 0 ||
+               strcmp(name, "process_vm_writev") == 0 || strcmp(name, "kcmp") == 0) {
+        notify_append(buf, size, used, " pid=%" PRId32, (int32_t)args[0]);
+    } else if (strcmp(name, "pidfd_getfd") == 0) {
+        notify_append(buf, size, used, " pidfd=%" PRId32 " fd=%" PRId32, (int32_t)args[0],
+                      (int32_t)args[1]);
     } else if (strcmp(name, "bpf") == 0 || strcmp(name, "keyctl") == 0) {
         notify_append(buf, size, used, " cmd=%" PRIu64, args[0]);
     } else {

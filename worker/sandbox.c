@@ -1226,7 +1226,13 @@ struct run_state {
     uint64_t cpu_before_ns;    /* the cgroup's CPU time when the job was handed over */
     struct output_buffer out[2];
     int listener_fd;           /* seccomp notifications of the job; -1 once it hung up */
-    uint64_t refused_count;    /* syscalls answered EPERM */
+    /* The refusals reported as events this step: where each stands in the event list and
+     * how many identical calls (same call, same decoded arguments) it stands for. Folding
+     * repeats keeps one call made by every thread (glibc's set*id) from using up the cap. */
+    size_t refused_event_index[REFUSED_EVENTS_MAX];
+    uint64_t refused_event_calls[REFUSED_EVENTS_MAX];
+    size_t refused_events;
+    uint64_t refused_suppressed; /* refusals neither reported nor folded into a report */
     char policy_detail[NOTIFY_DETAIL_MAX]; /* the call that ended the job */
 };
 
@@ -1238,8 +1244,51 @@ static void run_kill(struct run_state *state, enum kill_reason reason)
     kill(state->pid, SIGKILL);
 }
 
-/* Answers one call the job's filter sent us: refused (an event, up to REFUSED_EVENTS_MAX a
- * job, then only counted) or the end of the job. */
+/* Records one refused call: a new event while fewer than REFUSED_EVENTS_MAX were reported
+ * this step, one more call of an identical event already reported, or else only counted. */
+static void sandbox_report_refusal(struct run_state *state, struct event_list *events,
+                                   const char *detail)
+{
+    size_t detail_length = strlen(detail);
+
+    for (size_t i = 0; i < state->refused_events; i++) {
+        const char *reported = events->items[state->refused_event_index[i]].detail;
+
+        if (strncmp(reported, detail, detail_length) == 0 &&
+            strcmp(reported + detail_length, " errno=EPERM") == 0) {
+            state->refused_event_calls[i]++;
+            return;
+        }
+    }
+
+    if (state->refused_events == REFUSED_EVENTS_MAX ||
+        event_list_add(events, "syscall_refused", "%s errno=EPERM", detail) < 0) {
+        state->refused_suppressed++;
+        return;
+    }
+    state->refused_event_index[state->refused_events] = events->count - 1;
+    state->refused_event_calls[state->refused_events++] = 1;
+}
+
+/* Appends "calls=N" to the refusal events that stand for more than one call. */
+static void sandbox_count_refusals(const struct run_state *state, struct event_list *events)
+{
+    for (size_t i = 0; i < state->refused_events; i++) {
+        struct sandbox_event *event = &events->items[state->refused_event_index[i]];
+        char *counted = NULL;
+
+        if (state->refused_event_calls[i] < 2)
+            continue;
+        if (asprintf(&counted, "%s calls=%" PRIu64, event->detail,
+                     state->refused_event_calls[i]) < 0)
+            continue; /* out of memory: the event stays, without its count */
+        free(event->detail);
+        event->detail = counted;
+    }
+}
+
+/* Answers one call the job's filter sent us: refused (an event, up to REFUSED_EVENTS_MAX
+ * distinct ones a step, then only counted) or the end of the job. */
 static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state,
                                 struct event_list *events)
 {
@@ -1263,9 +1312,7 @@ static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state
         run_kill(state, KILL_POLICY);
         return;
     }
-    state->refused_count++;
-    if (state->refused_count <= REFUSED_EVENTS_MAX)
-        event_list_add(events, "syscall_refused", "%s errno=EPERM", call.detail);
+    sandbox_report_refusal(state, events, call.detail);
 }
 
 /* Collects output, answers the filter's calls and watches the limits until the job's init
@@ -1386,9 +1433,10 @@ static void classify(const struct run_state *state, const siginfo_t *info,
                        state->output_stream, limits->output_bytes);
     if (state->kill_reason == KILL_POLICY)
         event_list_add(events, "policy_violation", "%s", state->policy_detail);
-    if (state->refused_count > REFUSED_EVENTS_MAX)
-        event_list_add(events, "syscall_refused_suppressed", "count=%" PRIu64 " reported=%d",
-                       state->refused_count - REFUSED_EVENTS_MAX, REFUSED_EVENTS_MAX);
+    sandbox_count_refusals(state, events);
+    if (state->refused_suppressed > 0)
+        event_list_add(events, "syscall_refused_suppressed", "count=%" PRIu64 " reported=%zu",
+                       state->refused_suppressed, state->refused_events);
 
     if (ok)
         outcome->status = JOB_STATUS_OK;

@@ -145,6 +145,11 @@ Test(notify, describes_refused_calls_with_decoded_arguments)
     cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(ioctl), 0, 0x100005412ULL, 0,
                               &foreign),
                      "syscall=ioctl fd=0 request=TIOCSTI raw_request=0x100005412");
+    cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(process_vm_readv), 1, 0x7ff0, 1,
+                              &foreign),
+                     "syscall=process_vm_readv pid=1");
+    cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(pidfd_getfd), 3, 2, 0, &foreign),
+                     "syscall=pidfd_getfd pidfd=3 fd=2");
     cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(mount), 1, 2, 3, &foreign),
                      "syscall=mount args=0x1,0x2,0x3");
 }

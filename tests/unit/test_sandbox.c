@@ -494,22 +494,27 @@ Test(sandbox, refuses_terminal_injection_whatever_the_upper_bits)
     result_clear(&result);
 }
 
-/* A program that hammers a refused call gets its answers, and the result stays small. */
+/* A program that hammers a refused call gets its answers, and the result stays small:
+ * identical calls fold into one event, distinct ones stop at the cap. */
 Test(sandbox, refused_call_events_are_capped_per_job)
 {
     struct job_spec spec = {
         .language = "python",
         .source = "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-                  "print(sum(libc.syscall(105, 0) == -1 for _ in range(500)))\n",
+                  "same = sum(libc.syscall(105, 0, 0, 0) == -1 for _ in range(500))\n"
+                  "distinct = sum(libc.syscall(105, uid, 0, 0) == -1 for uid in range(1, 31))\n"
+                  "print(same, distinct)\n",
     };
     struct result result;
 
     run_spec(&spec, &result);
     assert_status(&result, JOB_STATUS_OK);
-    cr_assert_str_eq(stdout_text(&result), "500\n");
+    cr_assert_str_eq(stdout_text(&result), "500 30\n");
     cr_assert_eq(count_events(&result, "syscall_refused"), 16);
-    assert_event(&result, "syscall_refused", "syscall=setuid");
-    assert_event(&result, "syscall_refused_suppressed", "count=484 ");
+    assert_event(&result, "syscall_refused", "syscall=setuid args=0x0,0x0,0x0 errno=EPERM "
+                                             "calls=500");
+    assert_event(&result, "syscall_refused", "syscall=setuid args=0x1,");
+    assert_event(&result, "syscall_refused_suppressed", "count=15 reported=16");
     result_clear(&result);
 }
 
