@@ -14,6 +14,8 @@ An attack program declares, in comment lines near its top (`#` or `//`):
                             "BLOCKED: ..." (one per step it tried), so a step that was
                             skipped or crashed is seen
     ccx-limits: k=v ...     job limits (wall_ms=3000 pids=16 ...)
+    ccx-cpus: N             the job may have used at most N CPUs on average (its cpu_ms
+                            over its wall_ms, with CPU_SLACK for the quota's granularity)
     ccx-args: A ...         program arguments; {tcp_port}, {udp_port}, {unix_path},
                             {abstract_name} and {sentinel_pid} name the host's bait
 
@@ -57,6 +59,7 @@ ESCAPE_DIRS = ("/", "/tmp", "/root")
 REACHABLE_BINARIES = ("ccx-init", "/usr/bin/python3", "/usr/bin/node", "/usr/bin/bash",
                       "/usr/bin/gcc")
 LINGER_S = 3  # how long the job's processes may take to go after its result is stored
+CPU_SLACK = 1.25  # a CFS quota lets a burst over its share through within one period
 
 
 class Attack:
@@ -76,6 +79,7 @@ class Attack:
         self.steps = None
         self.limits = {}
         self.args = []
+        self.cpus = None
         self._parse_header()
 
     def _fail(self, why):
@@ -113,6 +117,8 @@ class Attack:
             for pair in value.split():
                 limit, _, number = pair.partition("=")
                 self.limits[limit] = int(number)
+        elif key == "cpus":
+            self.cpus = float(value)
         elif key == "args":
             self.args = shlex.split(value)
         else:
@@ -324,6 +330,10 @@ class AttackTest(FleetTestCase):
         self.assertIn(result["status"], attack.statuses,
                       f"{attack.name}: status {result['status']} ({result.get('reason')}), "
                       f"events {result['events']}, output {output[-2000:]!r}")
+        if attack.cpus is not None:
+            self.assertLessEqual(result["cpu_ms"], result["wall_ms"] * attack.cpus * CPU_SLACK,
+                                 f"{attack.name} used more than {attack.cpus} CPUs: "
+                                 f"cpu_ms {result['cpu_ms']} in wall_ms {result['wall_ms']}")
         self.check_output(attack, result, output)
         self.check_events(attack, result, job_id)
         self.check_host(attack)

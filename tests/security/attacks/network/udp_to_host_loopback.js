@@ -8,7 +8,10 @@ const dgram = require("dgram");
 const port = Number(process.argv[2]);
 try {
     const sock = dgram.createSocket("udp4");
-    sock.on("error", (e) => { console.log(`BLOCKED: udp to 127.0.0.1:${port}: ${e.message}`); process.exit(0); });
+    sock.on("error", (e) => {
+        console.log(`BLOCKED: udp to 127.0.0.1:${port}: ${e.message}`);
+        process.exit(0);
+    });
     sock.send("hello host", port, "127.0.0.1", (e) => {
         if (e) console.log(`BLOCKED: udp to 127.0.0.1:${port}: ${e.message}`);
         else console.log(`ESCAPED: sent a datagram to 127.0.0.1:${port}`);
