@@ -24,8 +24,9 @@ program claims, the suite also checks the host after every attack: the bait (a T
 UDP listener on 127.0.0.1, a unix socket at a path and an abstract one, a sentinel process)
 saw nothing, no process of the fleet's job uids outlived its job, no file named
 ccx-escape* appeared in the host's /, /tmp or /root, the binaries a job could reach
-(ccx-init, python3, node, bash, gcc) are unchanged, and the output carries none of the
-host's secrets (a canary in the supervisor's environment, the host name, the fleet's paths).
+(ccx-init, python3, node, bash, gcc, the loader and libc) are unchanged, and the output
+carries none of the host's secrets (a canary in the supervisor's environment, the host
+name, the fleet's paths).
 
 The suite prints the number contained per category at the end.
 """
@@ -57,7 +58,8 @@ CANARY = "ccx-canary-" + os.urandom(8).hex()
 ESCAPE_MARKER = "ccx-escape"
 ESCAPE_DIRS = ("/", "/tmp", "/root")
 REACHABLE_BINARIES = ("ccx-init", "/usr/bin/python3", "/usr/bin/node", "/usr/bin/bash",
-                      "/usr/bin/gcc")
+                      "/usr/bin/gcc", "/lib64/ld-linux-x86-64.so.2",
+                      "/usr/lib/x86_64-linux-gnu/libc.so.6")
 LINGER_S = 3  # how long the job's processes may take to go after its result is stored
 CPU_SLACK = 1.25  # a CFS quota lets a burst over its share through within one period
 
