@@ -245,7 +245,6 @@ class AttackTest(FleetTestCase):
     @classmethod
     def tearDownClass(cls):
         cls.bait.close()
-        cls.print_summary()
         super().tearDownClass()
 
     @staticmethod
@@ -258,7 +257,7 @@ class AttackTest(FleetTestCase):
         lines = ["", "penetration suite: contained per category"]
         total = contained = 0
         for category in CATEGORIES:
-            results = [ok for (cat, _), ok in cls.outcomes.items() if cat == category]
+            results = [ok for (cat, _), ok in AttackTest.outcomes.items() if cat == category]
             if results:
                 lines.append(f"  {category:<11} {sum(results)}/{len(results)} contained")
             total += len(results)
@@ -341,6 +340,70 @@ class AttackTest(FleetTestCase):
         self.check_host(attack)
 
 
+PEER_HOLDER = b"""
+import ctypes, os, socket, time
+libc = ctypes.CDLL(None, use_errno=True)
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind("\\0ccx-peer-job")
+listener.listen(4)
+listener.setblocking(False)
+shm = libc.shmget(0x5ccc, 4096, 0o1666)
+open("/tmp/ccx-peer-file", "w").write("mine")
+time.sleep(6)
+try:
+    listener.accept()
+    print("ESCAPED: the other job connected to this one's abstract socket")
+except BlockingIOError:
+    print("BLOCKED: nobody reached this job's abstract socket")
+print("holder shm id", shm)
+"""
+
+PEER_PROBE = b"""
+import ctypes, os, signal, socket, time
+libc = ctypes.CDLL(None, use_errno=True)
+time.sleep(2)
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect("\\0ccx-peer-job")
+    print("ESCAPED: connected to the other job's abstract socket")
+except OSError as e:
+    print("BLOCKED: the other job's abstract socket:", e)
+shm = libc.shmget(0x5ccc, 0, 0o666)
+print("ESCAPED: found the other job's shared memory" if shm >= 0
+      else "BLOCKED: the other job's shared memory: errno %d" % ctypes.get_errno())
+print("ESCAPED: /tmp holds the other job's file" if os.path.exists("/tmp/ccx-peer-file")
+      else "BLOCKED: /tmp holds nothing of the other job")
+others = [p for p in range(1, 4096) if p not in (1, os.getpid())
+          and os.path.exists("/proc/%d" % p)]
+print("ESCAPED: sees processes %s" % others if others
+      else "BLOCKED: sees no process but its own and init")
+"""
+
+
+class PeerJobsTest(FleetTestCase):
+    """Two jobs at once on the two workers: neither can reach the other."""
+
+    workers = 2
+
+    def test_process_two_jobs_cannot_reach_each_other(self):
+        key = ("process", "two_jobs_cannot_reach_each_other")
+        AttackTest.outcomes[key] = False
+        holder = self.fleet.submit("python", PEER_HOLDER, tenant="pentest",
+                                   limits={"wall_ms": 30000})
+        probe = self.fleet.submit("python", PEER_PROBE, tenant="pentest",
+                                  limits={"wall_ms": 30000})
+        probe_result = self.fleet.wait(probe)
+        holder_result = self.fleet.wait(holder)
+
+        for result in (probe_result, holder_result):
+            self.assertEqual(result["status"], "ok", result)
+        self.assertNotEqual(probe_result["worker"], holder_result["worker"],
+                            "both jobs ran on one worker: they did not overlap")
+        output = as_bytes(probe_result["stdout"]) + as_bytes(holder_result["stdout"])
+        self.assertNotIn(b"ESCAPED", output, output)
+        self.assertEqual(output.count(b"BLOCKED"), 5, output)
+        AttackTest.outcomes[key] = True
+
+
 def add_attack_tests():
     only = os.environ.get("CCX_ATTACKS")  # a regex over names, to run a few
     for attack in load_attacks():
@@ -358,6 +421,10 @@ def add_attack_tests():
 
 
 add_attack_tests()
+
+
+def tearDownModule():
+    AttackTest.print_summary()
 
 if __name__ == "__main__":
     unittest.main()
