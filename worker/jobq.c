@@ -89,9 +89,10 @@ static const char jobq_claim_script[] =
  *   ARGV[1] the group   ARGV[2] this consumer   ARGV[3] lease_ms   ARGV[4] ccx:lease:
  * It picks the oldest expired lease, or else a pending entry idle for lease_ms that has no
  * lease at all (its consumer died between delivery and claim; such a delivery counts as an
- * attempt, unless the entry was leased before and the hash counted it already). The entry moves to this consumer in the group (XCLAIM, so the pending list
- * stays right), gets a new token at once (fencing the last holder) and an expiry lease_ms
- * ahead, so that no other worker takes it before this one claims it (jobq_claim_script).
+ * attempt, unless the entry was leased before and the hash counted it already). The entry
+ * moves to this consumer in the group (XCLAIM, so the pending list stays right), gets a new
+ * token at once (fencing the last holder) and an expiry lease_ms ahead, so that no other
+ * worker takes it before this one claims it (jobq_claim_script).
  * The hash key is built here: the script runs on one Redis, not a cluster. Returns {0}
  * when there is nothing to take, {1, kind, {entry, fields}} (kind "expired" or "orphan"),
  * {2, entry} when the entry was gone from the stream (its lease is cleared), {3, entry}
