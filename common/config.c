@@ -690,7 +690,7 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
 {
     static const char *const keys[] = {
         "redis_url", "result_ttl_s", "events_maxlen", "max_job_bytes", "max_files",
-        "max_args", "shutdown_grace_s", "limits", "sandbox", "languages",
+        "max_args", "shutdown_grace_s", "lease_ms", "limits", "sandbox", "languages",
     };
     static const struct config_number numbers[] = {
         { "result_ttl_s", 86400, 1, INT32_MAX, offsetof(struct ccx_config, result_ttl_s) },
@@ -700,6 +700,9 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
         { "max_files", 1000, 1, 100000, offsetof(struct ccx_config, max_files) },
         { "max_args", 256, 0, 100000, offsetof(struct ccx_config, max_args) },
         { "shutdown_grace_s", 360, 0, 86400, offsetof(struct ccx_config, shutdown_grace_s) },
+        /* Renewed every third of it: below a second the beat nears a Redis round trip under
+         * load; above ten minutes a host that died holds its jobs too long. */
+        { "lease_ms", 15000, 1000, 600000, offsetof(struct ccx_config, lease_ms) },
     };
     int r;
 

@@ -60,6 +60,7 @@ struct ccx_config {
     uint64_t max_files;      /* most files one job may carry */
     uint64_t max_args;       /* most arguments one job may carry */
     uint64_t shutdown_grace_s; /* how long SIGTERM waits for a running job */
+    uint64_t lease_ms;       /* a job's lease lasts this long unless renewed (Redis time) */
     struct limits limits_default;
     struct limits limits_max;
     struct sandbox_config sandbox;

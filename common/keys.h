@@ -11,4 +11,9 @@
 #define KEY_REPLY_PREFIX "ccx:reply:"   /* list: the same result pushed once, for BLPOP */
 #define KEY_WORKER_GROUP "ccx-workers"  /* consumer group of the workers on ccx:jobs */
 
+/* Leases: which worker may run a stream entry, until when, under which fencing token. */
+#define KEY_LEASES "ccx:leases"          /* zset: entry id -> expiry, ms of Redis TIME */
+#define KEY_LEASE_PREFIX "ccx:lease:"    /* hash per entry: token consumer host attempt job_id */
+#define KEY_TOKEN "ccx:token"            /* counter: fencing tokens, only ever INCR'd */
+
 #endif

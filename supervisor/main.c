@@ -1,11 +1,17 @@
 /* ccx-supervisor: prepares the host (run directory, leftovers of crashed runs in the ccx
  * cgroup subtree), keeps a pool of ccx-worker processes alive and stops them in order on
- * SIGTERM or SIGINT. It takes no jobs itself; besides one PING at start-up it does not talk
- * to Redis. */
+ * SIGTERM or SIGINT. It takes no jobs itself.
+ *
+ * It keeps its workers' job leases: each worker gets fd 3, a lease channel (see pool.h and
+ * worker/main.c) on which it names the lease it holds. Every lease_ms / 3 one script call
+ * renews all of them; a lease found taken over, or not renewed for lease_ms (Redis out of
+ * reach: another host may have the job by now), is revoked, and its worker kills the job.
+ * The lease of a worker that died is handed back at once, for an idle worker to take. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -27,6 +33,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/redis_conn.h"
+#include "supervisor/lease.h"
 #include "supervisor/pool.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -61,6 +68,14 @@ struct supervisor {
     ev_signal sigterm;
     ev_signal sigint;
     ev_timer grace;
+
+    struct lease_keeper *leases;
+    struct pool_lease *lease_buf;   /* one per worker, for each beat */
+    struct lease_ref *lease_refs;
+    bool *lease_lost;
+    ev_timer lease_beat;            /* renews, every lease_ms / 3 */
+    ev_timer lease_watch;           /* revokes leases not renewed in time, between beats */
+    bool renew_failing;             /* lease_renew_failed logged, lease_renew_ok not yet */
 };
 
 static const char usage_text[] =
@@ -421,6 +436,112 @@ static void on_worker_died(struct pool *pool, void *data)
     cgroup_sweep_patiently(data);
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Revokes every lease that may have expired by the next check: from then on another host
+ * may run the job, so this one must stop. A watch interval early rather than late. */
+static void lease_revoke_overdue(struct supervisor *sup)
+{
+    uint64_t margin_ms = (uint64_t)(sup->lease_watch.repeat * 1000.0);
+    uint64_t now_ms = monotonic_ms();
+    size_t count = pool_leases(sup->pool, sup->lease_buf, (size_t)pool_worker_count(sup->pool));
+
+    for (size_t i = 0; i < count; i++) {
+        const struct pool_lease *lease = &sup->lease_buf[i];
+        int r;
+
+        if (lease->valid_until_ms > now_ms + margin_ms)
+            continue;
+
+        log_warn("lease_expired", "slot=%d entry_id=%s token=%" PRIu64 " unrenewed_ms=%" PRId64
+                 " action=kill_job", lease->slot, lease->entry_id, lease->token,
+                 (int64_t)(now_ms + sup->config->lease_ms - lease->valid_until_ms));
+        r = pool_lease_revoke(sup->pool, lease->slot, lease->token);
+        if (r < 0)
+            log_warn("lease_revoke_failed", "slot=%d errno=%d", lease->slot, -r);
+    }
+}
+
+/* One script call for all leases of this host. */
+static void lease_renew_all(struct supervisor *sup)
+{
+    size_t count = pool_leases(sup->pool, sup->lease_buf, (size_t)pool_worker_count(sup->pool));
+    uint64_t sent_at_ms = monotonic_ms();
+    int r;
+
+    if (count == 0)
+        return;
+
+    for (size_t i = 0; i < count; i++)
+        sup->lease_refs[i] = (struct lease_ref){ sup->lease_buf[i].entry_id,
+                                                 sup->lease_buf[i].token };
+
+    r = lease_keeper_renew(sup->leases, sup->lease_refs, count, sup->lease_lost);
+    if (r < 0) {
+        if (!sup->renew_failing)
+            log_warn("lease_renew_failed", "leases=%zu errno=%d action=retry_each_beat",
+                     count, -r);
+        sup->renew_failing = true;
+        return;
+    }
+    if (sup->renew_failing)
+        log_info("lease_renew_ok", "leases=%zu", count);
+    sup->renew_failing = false;
+
+    for (size_t i = 0; i < count; i++) {
+        const struct pool_lease *lease = &sup->lease_buf[i];
+
+        if (!sup->lease_lost[i]) {
+            pool_lease_renewed(sup->pool, lease->slot, lease->token,
+                               sent_at_ms + sup->config->lease_ms);
+            continue;
+        }
+
+        log_warn("lease_taken_over", "slot=%d entry_id=%s token=%" PRIu64 " action=kill_job",
+                 lease->slot, lease->entry_id, lease->token);
+        r = pool_lease_revoke(sup->pool, lease->slot, lease->token);
+        if (r < 0)
+            log_warn("lease_revoke_failed", "slot=%d errno=%d", lease->slot, -r);
+    }
+}
+
+static void on_lease_beat(struct ev_loop *loop, ev_timer *watcher, int revents)
+{
+    struct supervisor *sup = watcher->data;
+
+    lease_renew_all(sup);
+    lease_revoke_overdue(sup);
+}
+
+static void on_lease_watch(struct ev_loop *loop, ev_timer *watcher, int revents)
+{
+    lease_revoke_overdue(watcher->data);
+}
+
+/* A worker died holding a lease: its job is handed back at once, for any idle worker. */
+static void on_lease_left(struct pool *pool, const struct pool_lease *lease, void *data)
+{
+    struct supervisor *sup = data;
+    struct lease_ref ref = { lease->entry_id, lease->token };
+    int r = lease_keeper_hand_back(sup->leases, &ref);
+
+    if (r == 1)
+        log_info("lease_handed_back", "slot=%d entry_id=%s token=%" PRIu64, lease->slot,
+                 lease->entry_id, lease->token);
+    else if (r == 0)
+        log_info("lease_hand_back_skipped", "slot=%d entry_id=%s token=%" PRIu64
+                 " reason=token_changed", lease->slot, lease->entry_id, lease->token);
+    else
+        log_warn("lease_hand_back_failed", "slot=%d entry_id=%s token=%" PRIu64 " errno=%d"
+                 " action=expires_in_lease_ms", lease->slot, lease->entry_id, lease->token, -r);
+}
+
 static void on_all_reaped(struct pool *pool, void *data)
 {
     struct supervisor *sup = data;
@@ -516,10 +637,13 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .redis_url = redis_url,
         .config_path = options->config_path,
         .worker_count = options->workers,
+        .lease_ms = sup->config->lease_ms,
         .on_empty = on_all_reaped,
         .on_died = on_worker_died,
+        .on_lease_left = on_lease_left,
         .data = sup,
     };
+    ev_tstamp beat_s = (ev_tstamp)sup->config->lease_ms / 3000.0;
     int r;
 
     sup->loop = ev_default_loop(EVFLAG_AUTO);
@@ -538,10 +662,25 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     sup->grace.data = sup;
 
     r = pool_new(sup->loop, &pool_options, &sup->pool);
+    if (r == 0)
+        r = lease_keeper_new(redis_url, sup->config->lease_ms, &sup->leases);
+    sup->lease_buf = calloc((size_t)options->workers, sizeof(*sup->lease_buf));
+    sup->lease_refs = calloc((size_t)options->workers, sizeof(*sup->lease_refs));
+    sup->lease_lost = calloc((size_t)options->workers, sizeof(*sup->lease_lost));
+    if (r == 0 && (!sup->lease_buf || !sup->lease_refs || !sup->lease_lost))
+        r = -ENOMEM;
     if (r < 0) {
         fprintf(stderr, "ccx-supervisor: cannot create the pool: %s\n", strerror(-r));
         exit(1);
     }
+
+    /* The watch runs ten times a lease: a lease it revokes has at least that much left. */
+    ev_timer_init(&sup->lease_beat, on_lease_beat, beat_s, beat_s);
+    sup->lease_beat.data = sup;
+    ev_timer_start(sup->loop, &sup->lease_beat);
+    ev_timer_init(&sup->lease_watch, on_lease_watch, beat_s / 3.0, beat_s * 0.3);
+    sup->lease_watch.data = sup;
+    ev_timer_start(sup->loop, &sup->lease_watch);
 
     r = pool_start(sup->pool);
     if (r < 0)
@@ -550,10 +689,17 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     ev_run(sup->loop, 0);
 
     ev_timer_stop(sup->loop, &sup->grace);
+    ev_timer_stop(sup->loop, &sup->lease_beat);
+    ev_timer_stop(sup->loop, &sup->lease_watch);
     ev_signal_stop(sup->loop, &sup->sigterm);
     ev_signal_stop(sup->loop, &sup->sigint);
     pool_free(sup->pool);
     sup->pool = NULL;
+    lease_keeper_free(sup->leases);
+    sup->leases = NULL;
+    free(sup->lease_buf);
+    free(sup->lease_refs);
+    free(sup->lease_lost);
 }
 
 int main(int argc, char **argv)

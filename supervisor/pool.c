@@ -1,7 +1,12 @@
 /* The worker pool. Each slot owns one process at a time, an ev_child watcher for it and an
  * ev_timer for the restart backoff. A worker that dies is started again after a delay that
  * doubles with each quick death (1 s up to 60 s), so a worker that crashes at start-up (bad
- * config, Redis ACL) cannot spin the host, and one that ran for a while comes back at once. */
+ * config, Redis ACL) cannot spin the host, and one that ran for a while comes back at once.
+ *
+ * Each worker also gets a lease channel: a SOCK_SEQPACKET pair whose other end is the
+ * worker's fd 3. The worker reports there the lease of the job it runs; the pool keeps it
+ * in the slot for the supervisor to renew, and hands it to on_lease_left when the worker
+ * dies holding it. */
 #include "supervisor/pool.h"
 
 #include <errno.h>
@@ -10,9 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +33,10 @@
  * BACKOFF_FIRST_MS. */
 #define HEALTHY_UPTIME_MS 60000
 
+#define LEASE_FD 3                /* the worker's end of its lease channel */
+#define LEASE_MESSAGE_MAX 160
+#define LEASE_ENTRY_ID_SIZE 64
+
 struct slot {
     struct pool *pool;
     int index;
@@ -35,6 +46,13 @@ struct slot {
     ev_child child;
     ev_timer restart;
     char index_arg[16];     /* "3": the --slot argument, formatted before fork */
+
+    int channel_fd;         /* our end of the lease channel; -1 while no worker runs */
+    ev_io channel;
+    bool leased;            /* the worker holds the lease below */
+    char lease_entry[LEASE_ENTRY_ID_SIZE];
+    uint64_t lease_token;
+    uint64_t lease_valid_until_ms; /* CLOCK_MONOTONIC */
 };
 
 struct pool {
@@ -48,7 +66,8 @@ struct pool {
 /* Runs in the forked child: only async-signal-safe calls until execv, no malloc, no stdio.
  * The parent blocked every signal around fork, so libev's handlers cannot run here and write
  * into the pipe the child shares with the parent's loop. */
-__attribute__((noreturn)) static void slot_exec(char *const argv[], pid_t parent)
+__attribute__((noreturn)) static void slot_exec(char *const argv[], pid_t parent,
+                                                int channel_fd)
 {
     static const int reset[] = { SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGPIPE };
     sigset_t empty;
@@ -60,9 +79,20 @@ __attribute__((noreturn)) static void slot_exec(char *const argv[], pid_t parent
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
 
-    /* A supervisor that dies without cleaning up must not leave workers taking jobs. */
-    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+    /* A supervisor that dies without cleaning up must not leave workers taking jobs, nor
+     * running them: nobody renews their leases any more, so the jobs go to other workers
+     * after lease_ms whatever these do. They die at once and publish nothing. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
         _exit(127);
+
+    /* The lease channel becomes fd 3 before anything else can take that number. dup2
+     * leaves the copy without FD_CLOEXEC; an fd that is 3 already must lose it by hand. */
+    if (channel_fd == LEASE_FD) {
+        if (fcntl(LEASE_FD, F_SETFD, 0) < 0)
+            _exit(127);
+    } else if (dup2(channel_fd, LEASE_FD) < 0) {
+        _exit(127);
+    }
 
     /* Its own process group: a ^C on the terminal reaches the supervisor only, which then
      * stops the workers in order. */
@@ -89,19 +119,33 @@ static int slot_spawn(struct slot *slot)
     sigset_t all, saved;
     pid_t parent = getpid();
     pid_t pid;
+    int channel[2];
     int saved_errno;
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, channel) < 0)
+        return -errno;
 
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &saved);
 
     pid = fork();
     if (pid == 0)
-        slot_exec(argv, parent);
+        slot_exec(argv, parent, channel[1]);
 
     saved_errno = errno;
     sigprocmask(SIG_SETMASK, &saved, NULL);
-    if (pid < 0)
+    close(channel[1]);
+    if (pid < 0) {
+        close(channel[0]);
         return -saved_errno;
+    }
+
+    /* The worker's end is nonblocking too (the flag belongs to the shared file): its
+     * sends of a few bytes never fill the buffer, and its reads are MSG_DONTWAIT anyway. */
+    slot->channel_fd = channel[0];
+    slot->leased = false;
+    ev_io_set(&slot->channel, slot->channel_fd, EV_READ);
+    ev_io_start(pool->loop, &slot->channel);
 
     slot->pid = pid;
     slot->started_at = ev_now(pool->loop);
@@ -141,15 +185,91 @@ static const char *wait_status_text(int status, char *buf, size_t size)
     return buf;
 }
 
+static void slot_lease_view(const struct slot *slot, struct pool_lease *ret_lease)
+{
+    *ret_lease = (struct pool_lease){
+        .slot = slot->index,
+        .entry_id = slot->lease_entry,
+        .token = slot->lease_token,
+        .valid_until_ms = slot->lease_valid_until_ms,
+    };
+}
+
+/* A stream entry id: digits, one '-', digits. Anything else from a worker is dropped. */
+static bool lease_entry_id_ok(const char *id)
+{
+    size_t digits = strspn(id, "0123456789");
+
+    return digits > 0 && id[digits] == '-' && id[digits + 1] != '\0' &&
+           strspn(id + digits + 1, "0123456789") == strlen(id + digits + 1);
+}
+
+/* One message of the worker: "lease <entry> <token> <claimed at ms>" or
+ * "release <entry> <token>". */
+static void slot_read_message(struct slot *slot, char *message)
+{
+    char entry[LEASE_ENTRY_ID_SIZE];
+    uint64_t token = 0, claimed_at_ms = 0;
+
+    if (sscanf(message, "lease %63s %" SCNu64 " %" SCNu64, entry, &token, &claimed_at_ms) ==
+            3 && lease_entry_id_ok(entry) && token > 0) {
+        slot->leased = true;
+        snprintf(slot->lease_entry, sizeof(slot->lease_entry), "%s", entry);
+        slot->lease_token = token;
+        slot->lease_valid_until_ms = claimed_at_ms + slot->pool->options.lease_ms;
+        return;
+    }
+
+    if (sscanf(message, "release %63s %" SCNu64, entry, &token) == 2) {
+        if (slot->leased && token == slot->lease_token)
+            slot->leased = false;
+        return;
+    }
+
+    log_warn("lease_message_invalid", "slot=%d pid=%d", slot->index, (int)slot->pid);
+}
+
+static void slot_on_channel(struct ev_loop *loop, ev_io *watcher, int revents)
+{
+    struct slot *slot = watcher->data;
+    char message[LEASE_MESSAGE_MAX + 1];
+    ssize_t n;
+
+    while ((n = recv(slot->channel_fd, message, LEASE_MESSAGE_MAX, MSG_DONTWAIT)) > 0) {
+        message[n] = '\0';
+        slot_read_message(slot, message);
+    }
+
+    /* The worker is exiting: its ev_child watcher does the rest. */
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        ev_io_stop(loop, watcher);
+}
+
+static void slot_close_channel(struct slot *slot)
+{
+    ev_io_stop(slot->pool->loop, &slot->channel);
+    if (slot->channel_fd >= 0)
+        close(slot->channel_fd);
+    slot->channel_fd = -1;
+}
+
 static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
 {
     struct slot *slot = watcher->data;
     struct pool *pool = slot->pool;
     uint64_t uptime_ms = (uint64_t)((ev_now(loop) - slot->started_at) * 1000.0);
     bool clean = WIFEXITED(watcher->rstatus) && WEXITSTATUS(watcher->rstatus) == 0;
+    struct pool_lease lease;
+    bool leased;
     char status[32];
 
     ev_child_stop(loop, watcher);
+    /* The last messages first: a release sent just before the exit still counts. */
+    slot_on_channel(loop, &slot->channel, EV_READ);
+    slot_close_channel(slot);
+    leased = slot->leased;
+    slot->leased = false;
+    slot_lease_view(slot, &lease);
     slot->pid = 0;
     pool->live--;
 
@@ -162,9 +282,14 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
     if (!pool->stopping) {
         if (pool->options.on_died)
             pool->options.on_died(pool, pool->options.data);
+        if (leased && pool->options.on_lease_left)
+            pool->options.on_lease_left(pool, &lease, pool->options.data);
         slot_schedule_restart(slot, uptime_ms);
         return;
     }
+
+    if (leased && pool->options.on_lease_left)
+        pool->options.on_lease_left(pool, &lease, pool->options.data);
 
     if (pool->live == 0 && pool->options.on_empty)
         pool->options.on_empty(pool, pool->options.data);
@@ -216,6 +341,9 @@ int pool_new(struct ev_loop *loop, const struct pool_options *options, struct po
         slot->child.data = slot;
         ev_timer_init(&slot->restart, slot_on_restart, 0.0, 0.0);
         slot->restart.data = slot;
+        slot->channel_fd = -1;
+        ev_io_init(&slot->channel, slot_on_channel, -1, EV_READ);
+        slot->channel.data = slot;
     }
 
     *ret_pool = pool;
@@ -230,6 +358,7 @@ void pool_free(struct pool *pool)
     for (int i = 0; i < pool->options.worker_count; i++) {
         ev_timer_stop(pool->loop, &pool->slots[i].restart);
         ev_child_stop(pool->loop, &pool->slots[i].child);
+        slot_close_channel(&pool->slots[i]);
     }
 
     free(pool->slots);
@@ -291,4 +420,59 @@ void pool_kill(struct pool *pool)
 int pool_live_count(const struct pool *pool)
 {
     return pool->live;
+}
+
+int pool_worker_count(const struct pool *pool)
+{
+    return pool->options.worker_count;
+}
+
+size_t pool_leases(const struct pool *pool, struct pool_lease *out, size_t max)
+{
+    size_t count = 0;
+
+    for (int i = 0; i < pool->options.worker_count && count < max; i++) {
+        const struct slot *slot = &pool->slots[i];
+
+        if (slot->pid > 0 && slot->leased)
+            slot_lease_view(slot, &out[count++]);
+    }
+    return count;
+}
+
+static struct slot *pool_leased_slot(struct pool *pool, int index, uint64_t token)
+{
+    struct slot *slot;
+
+    if (index < 0 || index >= pool->options.worker_count)
+        return NULL;
+    slot = &pool->slots[index];
+    return slot->pid > 0 && slot->leased && slot->lease_token == token ? slot : NULL;
+}
+
+void pool_lease_renewed(struct pool *pool, int index, uint64_t token, uint64_t valid_until_ms)
+{
+    struct slot *slot = pool_leased_slot(pool, index, token);
+
+    if (slot && valid_until_ms > slot->lease_valid_until_ms)
+        slot->lease_valid_until_ms = valid_until_ms;
+}
+
+int pool_lease_revoke(struct pool *pool, int index, uint64_t token)
+{
+    struct slot *slot = pool_leased_slot(pool, index, token);
+    char message[LEASE_MESSAGE_MAX];
+    int n;
+
+    if (!slot)
+        return -ENOENT;
+    slot->leased = false;
+
+    /* The message names the token, so that a worker already on its next job ignores it. */
+    n = snprintf(message, sizeof(message), "lost %" PRIu64, token);
+    if (send(slot->channel_fd, message, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
+        return -errno;
+    if (kill(slot->pid, SIGUSR1) < 0)
+        return -errno;
+    return 0;
 }

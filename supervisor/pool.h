@@ -5,9 +5,25 @@
 #ifndef CCX_SUPERVISOR_POOL_H
 #define CCX_SUPERVISOR_POOL_H
 
+#include <stdint.h>
+
 #include <ev.h>
 
 struct pool;
+
+/* A job lease a worker holds, as it told the pool over its lease channel (fd 3 of the
+ * worker; the messages are described in worker/main.c). */
+struct pool_lease {
+    int slot;
+    const char *entry_id;    /* the pool's copy: valid until the pool's next callback runs */
+    uint64_t token;
+    uint64_t valid_until_ms; /* CLOCK_MONOTONIC: before then the lease cannot have expired */
+};
+
+/* Called when a worker exited while it held a lease (killed, crashed, or at the end of the
+ * shutdown grace): nobody renews that lease any more. */
+typedef void (*pool_lease_left_fn)(struct pool *pool, const struct pool_lease *lease,
+                                   void *data);
 
 /* Called once after pool_stop, when the last live worker has been reaped. */
 typedef void (*pool_empty_fn)(struct pool *pool, void *data);
@@ -22,9 +38,11 @@ struct pool_options {
     const char *redis_url;   /* passed to each worker as --redis */
     const char *config_path; /* passed to each worker as --config */
     int worker_count;        /* slots 0 .. worker_count - 1 */
+    uint64_t lease_ms;       /* how long a lease lasts from its claim */
     pool_empty_fn on_empty;  /* may be NULL */
     pool_died_fn on_died;    /* may be NULL */
-    void *data;              /* handed to on_empty and on_died */
+    pool_lease_left_fn on_lease_left; /* may be NULL; called after on_died */
+    void *data;              /* handed to the callbacks */
 };
 
 /* Allocates the slots; starts nothing. Returns 0 and *ret_pool, -EINVAL for a worker_count
@@ -48,5 +66,19 @@ void pool_kill(struct pool *pool);
 
 /* Workers forked and not yet reaped. */
 int pool_live_count(const struct pool *pool);
+
+/* The number of slots: the most leases pool_leases can report. */
+int pool_worker_count(const struct pool *pool);
+
+/* Writes up to max of the leases the live workers hold into out; returns how many. */
+size_t pool_leases(const struct pool *pool, struct pool_lease *out, size_t max);
+
+/* Records that slot's lease of that token was renewed: it lasts until valid_until_ms. */
+void pool_lease_renewed(struct pool *pool, int slot, uint64_t token, uint64_t valid_until_ms);
+
+/* The lease of that token is lost to slot's worker: the pool forgets it and tells the
+ * worker ("lost <token>", then SIGUSR1), which kills the job. Returns 0, -ENOENT when the
+ * slot holds no such lease, or -errno when the worker could not be told. */
+int pool_lease_revoke(struct pool *pool, int slot, uint64_t token);
 
 #endif

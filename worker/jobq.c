@@ -5,6 +5,13 @@
  * the stream holds only the backlog and the group can always start at id 0: that stays true
  * when Redis restarts without the group, and the group is simply created again.
  *
+ * Leases: a worker runs an entry only once a script has given it a lease (ccx:lease:<entry>,
+ * with a fencing token from ccx:token and an expiry in ccx:leases, on Redis's clock) and the
+ * group's pending list names it as the entry's consumer. Its supervisor renews the lease;
+ * when it runs out, any idle worker takes the entry over (XCLAIM, a new token), and the first
+ * holder's result script then stores nothing. Only Redis's clock decides expiry, so hosts
+ * need not agree on the time.
+ *
  * Connection handling: any failure (network, timeout, an error reply) drops the connection.
  * The next call waits out a jittered exponential backoff before it connects again. An outage
  * is logged once at warn when it starts (event=redis_unreachable) and once when a command
@@ -32,24 +39,116 @@
 
 #define JOBQ_COMMAND_TIMEOUT_MS 5000 /* every command but the blocking read */
 #define JOBQ_BLOCK_MARGIN_MS 5000    /* the blocking read's socket timeout is BLOCK plus this */
-#define JOBQ_RECLAIM_EVERY_MS 10000  /* how often to look for jobs of dead workers */
-#define JOBQ_RECLAIM_MARGIN_MS 60000 /* beyond the longest job, before one counts as dead */
+/* How often an idle worker looks for expired leases: a lease handed back by a supervisor
+ * whose worker died waits at most this long for an idle worker. */
+#define JOBQ_RECLAIM_EVERY_MS 1000
 #define JOBQ_BACKOFF_MIN_MS 100
 #define JOBQ_BACKOFF_MAX_MS 5000
-#define JOBQ_STREAM_ID_SIZE 64 /* "<u64>-<u64>" fits with room to spare */
+#define JOBQ_STREAM_ID_SIZE JOBQ_ENTRY_ID_SIZE
 #define JOBQ_MAX_ARGS 16
+/* How many of the oldest long-idle pending entries a reclaim looks through for one that
+ * has no lease. */
+#define JOBQ_ORPHAN_SCAN "16"
 
-/* Stores a result once and retires its stream entry, atomically.
- *   KEYS[1] ccx:result:<id>   KEYS[2] ccx:reply:<id>   KEYS[3] ccx:jobs
+/* Scripts read Redis's clock as ms: TIME is seconds and microseconds. */
+#define JOBQ_LUA_NOW                                                                       \
+    "local t = redis.call('TIME')\n"                                                       \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+/* Gives this worker a lease on an entry it was delivered, atomically.
+ *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:lease:<entry>   KEYS[4] ccx:token
+ *   KEYS[5] ccx:result:<job id>
+ *   ARGV[1] the group   ARGV[2] the entry id   ARGV[3] this consumer   ARGV[4] the host
+ *   ARGV[5] the job id   ARGV[6] lease_ms
+ * The group's pending list must name this consumer: a worker whose delivery came late (a
+ * slow reconnect) finds the entry reclaimed by another and leaves it. An entry whose job was
+ * answered already (a redelivery after the result was stored) is retired here and never run
+ * again. The hash outlives an expired lease, so attempt counts every holder. Returns {1,
+ * token, attempt}, {0} when the job was answered already, {-1} when another consumer owns
+ * the entry. */
+static const char jobq_claim_script[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
+    "if #p == 0 or p[1][2] ~= ARGV[3] then return {-1} end\n"
+    "if redis.call('EXISTS', KEYS[5]) == 1 then\n"
+    "    redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+    "    redis.call('XDEL', KEYS[1], ARGV[2])\n"
+    "    redis.call('ZREM', KEYS[2], ARGV[2])\n"
+    "    redis.call('DEL', KEYS[3])\n"
+    "    return {0}\n"
+    "end\n"
+    JOBQ_LUA_NOW
+    "local attempt = redis.call('HINCRBY', KEYS[3], 'attempt', 1)\n"
+    "local token = redis.call('INCR', KEYS[4])\n"
+    "redis.call('HSET', KEYS[3], 'token', token, 'consumer', ARGV[3], 'host', ARGV[4],\n"
+    "           'job_id', ARGV[5])\n"
+    "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[6])), ARGV[2])\n"
+    "return {1, token, attempt}\n";
+
+/* Takes over one entry whose worker is gone, for this consumer.
+ *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:token
+ *   ARGV[1] the group   ARGV[2] this consumer   ARGV[3] lease_ms   ARGV[4] ccx:lease:
+ * It picks the oldest expired lease, or else a pending entry idle for lease_ms that has no
+ * lease at all (its consumer died between delivery and claim; such a delivery counts as an
+ * attempt, unless the entry was leased before and the hash counted it already). The entry
+ * moves to this consumer in the group (XCLAIM, so the pending list stays right), gets a new
+ * token at once (fencing the last holder) and an expiry lease_ms ahead, so that no other
+ * worker takes it before this one claims it (jobq_claim_script).
+ * The hash key is built here: the script runs on one Redis, not a cluster. Returns {0}
+ * when there is nothing to take, {1, kind, {entry, fields}} (kind "expired" or "orphan"),
+ * {2, entry} when the entry was gone from the stream (its lease is cleared), {3, entry}
+ * when it was no longer pending (its expiry is cleared; the hash stays). */
+static const char jobq_reclaim_script[] =
+    JOBQ_LUA_NOW
+    "local kind = 'expired'\n"
+    "local entry = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)[1]\n"
+    "if not entry then\n"
+    "    kind = 'orphan'\n"
+    "    local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+',\n"
+    "                          " JOBQ_ORPHAN_SCAN ")\n"
+    "    if p['err'] then return {0} end\n"
+    "    for _, row in ipairs(p) do\n"
+    "        if not redis.call('ZSCORE', KEYS[2], row[1]) then entry = row[1] break end\n"
+    "    end\n"
+    "end\n"
+    "if not entry then return {0} end\n"
+    "local hash = ARGV[4] .. entry\n"
+    "local found = redis.call('XRANGE', KEYS[1], entry, entry)\n"
+    "if #found == 0 then\n"
+    "    redis.pcall('XACK', KEYS[1], ARGV[1], entry)\n"
+    "    redis.call('ZREM', KEYS[2], entry)\n"
+    "    redis.call('DEL', hash)\n"
+    "    return {2, entry}\n"
+    "end\n"
+    "local moved = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, entry, 'JUSTID')\n"
+    "if #moved == 0 then\n"
+    "    redis.call('ZREM', KEYS[2], entry)\n"
+    "    return {3, entry}\n"
+    "end\n"
+    "if kind == 'orphan' and redis.call('EXISTS', hash) == 0 then\n"
+    "    redis.call('HINCRBY', hash, 'attempt', 1)\n"
+    "end\n"
+    "redis.call('HSET', hash, 'token', redis.call('INCR', KEYS[3]), 'consumer', ARGV[2])\n"
+    "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[3])), entry)\n"
+    "return {1, kind, found[1]}\n";
+
+/* Stores a result once and retires its stream entry and lease, atomically, if the lease is
+ * still the caller's.
+ *   KEYS[1] ccx:result:<id>   KEYS[2] ccx:reply:<id>   KEYS[3] ccx:jobs   KEYS[4] ccx:leases
+ *   KEYS[5] ccx:lease:<entry>
  *   ARGV[1] the result (msgpack)   ARGV[2] TTL in seconds   ARGV[3] the group
- *   ARGV[4] the stream entry id
- * The result is written only when none is there yet (a redelivered job must not replace the
- * answer a client may already have read), and the reply list gets it only in that case, so
- * BLPOP sees each job's result once. The entry is acknowledged and deleted either way:
- * whichever worker stored first, the job is answered. XACK runs through pcall because a
- * group lost with a Redis restart has nothing to acknowledge, and that must not keep the
- * entry in the stream. Returns 1 when this call stored the result, 0 when one was there. */
+ *   ARGV[4] the stream entry id   ARGV[5] the caller's token
+ * A token that is not the entry's any more means another worker has the job now: nothing
+ * is written, whatever the first run found. No lease at all means nobody else holds one:
+ * another holder finished (then SET NX keeps its answer) or Redis lost its data (then this
+ * is the only answer the client can get). Otherwise the result is written only when none
+ * is there yet (a client may already have read the first answer), and the reply list gets
+ * it only in that case, so BLPOP sees each job's result once. The entry is acknowledged and
+ * deleted either way. XACK runs through pcall because a group lost with a Redis restart has
+ * nothing to acknowledge, and that must not keep the entry in the stream. Returns 1 when
+ * this call stored the result, 0 when one was there, -1 for a stale token. */
 static const char jobq_finish_script[] =
+    "local token = redis.call('HGET', KEYS[5], 'token')\n"
+    "if token and token ~= ARGV[5] then return -1 end\n"
     "local stored = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])\n"
     "if stored then\n"
     "    redis.call('RPUSH', KEYS[2], ARGV[1])\n"
@@ -57,6 +156,8 @@ static const char jobq_finish_script[] =
     "end\n"
     "redis.pcall('XACK', KEYS[3], ARGV[3], ARGV[4])\n"
     "redis.call('XDEL', KEYS[3], ARGV[4])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[4])\n"
+    "redis.call('DEL', KEYS[5])\n"
     "if stored then return 1 end\n"
     "return 0\n";
 
@@ -64,6 +165,8 @@ struct jobq {
     char *url;
     const struct ccx_config *config; /* borrowed; outlives the jobq */
     char *consumer;
+    char *host;
+    char lease_ms[32];               /* config->lease_ms, formatted for the scripts */
     redisContext *context;           /* NULL while disconnected */
     int timeout_ms;                  /* the socket timeout currently set on context */
 
@@ -79,9 +182,7 @@ struct jobq {
     uint64_t outage_since_ms;
     uint64_t random_state;
 
-    /* Entries other consumers left pending this long are taken over (see
-     * jobq_take_abandoned); not asked again before reclaim_at_ms (monotonic). */
-    uint64_t reclaim_idle_ms;
+    /* Reclaims are not tried again before reclaim_at_ms (monotonic) once one found nothing. */
     uint64_t reclaim_at_ms;
 };
 
@@ -437,109 +538,168 @@ static int jobq_ack_deleted(struct jobq *jobq, const char *entry_id)
     return 0;
 }
 
-/* How many times the group has delivered a pending entry, from XPENDING. Used for the
- * attempt number of a job read again after a reconnect. Returns the count, or 0 when Redis
- * does not say (the caller keeps what it had); connection failures are recorded. */
-static long long jobq_delivery_count(struct jobq *jobq, const char *entry_id)
+/* The id a job is answered under: its own, else its stream entry's. */
+static const char *jobq_job_answer_id(const struct job *job)
 {
-    const char *argv[] = { "XPENDING", KEY_JOBS, KEY_WORKER_GROUP, entry_id, entry_id, "1",
-                           jobq->consumer };
-    _cleanup_reply_ redisReply *reply = NULL;
-    const redisReply *row;
-
-    if (jobq_command_str(jobq, "xpending", 7, argv, &reply) < 0)
-        return 0;
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1)
-        return 0;
-
-    row = reply->element[0];
-    if (row->type != REDIS_REPLY_ARRAY || row->elements != 4 ||
-        row->element[3]->type != REDIS_REPLY_INTEGER)
-        return 0;
-    return row->element[3]->integer;
+    return job->id ? job->id : job->entry_id;
 }
 
-/* jobq_entry_decode for an entry delivered before: its attempt is the group's delivery
- * count. */
-static int jobq_entry_decode_again(struct jobq *jobq, const redisReply *entry,
-                                   struct job **ret_job)
+/* The integer at index of a script's array reply, or -1 when it is not one. */
+static long long jobq_reply_int(const redisReply *reply, size_t index)
 {
-    long long deliveries;
-    int r = jobq_entry_decode(jobq, entry, ret_job);
-
-    if (r < 0)
-        return r;
-    deliveries = jobq_delivery_count(jobq, entry->element[0]->str);
-    if (deliveries > 0 && deliveries <= UINT32_MAX)
-        (*ret_job)->attempt = (uint32_t)deliveries;
-    return 0;
+    if (reply->type != REDIS_REPLY_ARRAY || index >= reply->elements ||
+        reply->element[index]->type != REDIS_REPLY_INTEGER)
+        return -1;
+    return reply->element[index]->integer;
 }
 
-/* Takes over one entry that another consumer read and never answered, because its worker
- * died with it. Only entries idle for longer than any job may run are taken, so their first
- * reader cannot still be at work on them; should it be (a worker cut off from Redis for that
- * long), the result script keeps the first stored result and the second run is not seen.
- * Asks Redis at most once per JOBQ_RECLAIM_EVERY_MS while there is nothing to take.
- * Returns 1 and *ret_job, 0 when there is none, or -errno. */
-static int jobq_take_abandoned(struct jobq *jobq, struct job **ret_job)
+/* Takes the lease on a decoded entry that this consumer was delivered (jobq_claim_script).
+ * Returns 1 with *ret_lease filled and job->attempt set to the lease's attempt, 0 when the
+ * job must not run (answered already, and now retired; or another consumer owns the entry),
+ * or -errno. Logs the cases it skips. */
+static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret_lease)
 {
-    uint64_t now = jobq_clock_ms(CLOCK_MONOTONIC);
+    _cleanup_free_ char *lease_key = NULL;
+    _cleanup_free_ char *result_key = NULL;
     _cleanup_reply_ redisReply *reply = NULL;
-    const redisReply *entry;
-    struct job *job = NULL;
-    char min_idle[32];
+    uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
+    long long code, token, attempt;
     int r;
 
-    if (now < jobq->reclaim_at_ms)
-        return 0;
-
-    snprintf(min_idle, sizeof(min_idle), "%" PRIu64, jobq->reclaim_idle_ms);
-    const char *argv[] = { "XAUTOCLAIM", KEY_JOBS, KEY_WORKER_GROUP, jobq->consumer, min_idle,
-                           "0-0", "COUNT", "1" };
-
-    r = jobq_command_str(jobq, "xautoclaim", 8, argv, &reply);
-    if (r < 0)
-        return r;
-    /* No group yet: the next read creates it, and then there is nothing to take over. */
-    if (jobq_reply_is_error(reply, "NOGROUP"))
-        return 0;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
-        reply->element[1]->type != REDIS_REPLY_ARRAY)
-        return jobq_fail(jobq, -EPROTO, "xautoclaim", "unexpected reply shape");
-
-    if (reply->element[1]->elements == 0) {
-        jobq->reclaim_at_ms = now + JOBQ_RECLAIM_EVERY_MS;
-        return 0;
-    }
-    entry = reply->element[1]->element[0];
-    if (!jobq_entry_shape_ok(entry))
-        return jobq_fail(jobq, -EPROTO, "xautoclaim", "unexpected entry shape");
-    if (entry->element[1]->type == REDIS_REPLY_NIL) {
-        r = jobq_ack_deleted(jobq, entry->element[0]->str);
-        return r < 0 ? r : 0;
+    if (asprintf(&lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0 ||
+        asprintf(&result_key, "%s%s", KEY_RESULT_PREFIX, jobq_job_answer_id(job)) < 0) {
+        lease_key = result_key = NULL;
+        return -ENOMEM;
     }
 
-    r = jobq_entry_decode_again(jobq, entry, &job);
+    const char *argv[] = { "EVAL", jobq_claim_script, "5", KEY_JOBS, KEY_LEASES, lease_key,
+                           KEY_TOKEN, result_key, KEY_WORKER_GROUP, job->entry_id,
+                           jobq->consumer, jobq->host, jobq_job_answer_id(job),
+                           jobq->lease_ms };
+
+    r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
-    log_job(job, LOG_LEVEL_WARN, "job_reclaimed", "entry_id=%s attempt=%" PRIu32
-            " idle_ms_over=%" PRIu64, entry->element[0]->str, job->attempt,
-            jobq->reclaim_idle_ms);
+
+    r = jobq_command_str(jobq, "claim", 14, argv, &reply);
+    if (r < 0)
+        return r;
+
+    code = jobq_reply_int(reply, 0);
+    if (code == 0) {
+        log_job(job, LOG_LEVEL_INFO, "job_already_answered", "entry_id=%s action=retired",
+                job->entry_id);
+        return 0;
+    }
+    if (code == -1 && reply->type == REDIS_REPLY_ARRAY) {
+        log_job(job, LOG_LEVEL_INFO, "lease_taken_by_other", "entry_id=%s action=skipped",
+                job->entry_id);
+        return 0;
+    }
+
+    token = jobq_reply_int(reply, 1);
+    attempt = jobq_reply_int(reply, 2);
+    if (code != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX)
+        return jobq_fail(jobq, -EPROTO, "claim",
+                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+
+    jobq_healthy(jobq);
+    snprintf(ret_lease->entry_id, sizeof(ret_lease->entry_id), "%s", job->entry_id);
+    ret_lease->token = (uint64_t)token;
+    ret_lease->attempt = (uint32_t)attempt;
+    ret_lease->claimed_at_ms = claimed_at_ms;
+    job->attempt = (uint32_t)attempt;
+    return 1;
+}
+
+/* Decodes an entry this consumer was delivered and claims it. Returns 1 with *ret_job and
+ * *ret_lease, 0 when it is not to be run, or -errno. */
+static int jobq_accept(struct jobq *jobq, const redisReply *entry, struct job **ret_job,
+                       struct jobq_lease *ret_lease)
+{
+    struct job *job = NULL;
+    int r;
+
+    r = jobq_entry_decode(jobq, entry, &job);
+    if (r < 0)
+        return r;
+
+    r = jobq_claim(jobq, job, ret_lease);
+    if (r <= 0) {
+        job_free(job);
+        return r;
+    }
 
     *ret_job = job;
     return 1;
 }
 
+/* Takes over one entry whose lease expired, or that was delivered and never leased
+ * (jobq_reclaim_script), and claims it. Asks Redis at most once per JOBQ_RECLAIM_EVERY_MS
+ * while there is nothing to take. Returns 1 with *ret_job and *ret_lease, 0 when there is
+ * none, or -errno. */
+static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
+                               struct jobq_lease *ret_lease)
+{
+    uint64_t now = jobq_clock_ms(CLOCK_MONOTONIC);
+    const char *argv[] = { "EVAL", jobq_reclaim_script, "3", KEY_JOBS, KEY_LEASES, KEY_TOKEN,
+                           KEY_WORKER_GROUP, jobq->consumer, jobq->lease_ms, KEY_LEASE_PREFIX };
+    _cleanup_reply_ redisReply *reply = NULL;
+    const redisReply *entry, *kind;
+    long long code;
+    int r;
+
+    if (now < jobq->reclaim_at_ms)
+        return 0;
+
+    r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return r;
+
+    r = jobq_command_str(jobq, "reclaim", 10, argv, &reply);
+    if (r < 0)
+        return r;
+
+    code = jobq_reply_int(reply, 0);
+    if (code == 0) {
+        jobq->reclaim_at_ms = now + JOBQ_RECLAIM_EVERY_MS;
+        return 0;
+    }
+    if ((code == 2 || code == 3) && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        log_info(code == 2 ? "job_entry_vanished" : "lease_cleared",
+                 "entry_id=%s reason=%s", reply->element[1]->str,
+                 code == 2 ? "lease_without_entry" : "entry_not_pending");
+        return 0;
+    }
+    if (code != 1 || reply->elements != 3 || reply->element[1]->type != REDIS_REPLY_STRING ||
+        !jobq_entry_shape_ok(reply->element[2]) ||
+        reply->element[2]->element[1]->type != REDIS_REPLY_ARRAY)
+        return jobq_fail(jobq, -EPROTO, "reclaim",
+                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+
+    jobq_healthy(jobq);
+    kind = reply->element[1];
+    entry = reply->element[2];
+    r = jobq_accept(jobq, entry, ret_job, ret_lease);
+    if (r <= 0)
+        return r;
+
+    log_job(*ret_job, LOG_LEVEL_WARN, "lease_reclaimed", "entry_id=%s kind=%s attempt=%" PRIu32
+            " token=%" PRIu64, ret_lease->entry_id, kind->str, ret_lease->attempt,
+            ret_lease->token);
+    return 1;
+}
+
 /* Reads this consumer's pending entries again, one per call, after a (re)connect: a job
- * read just before the connection broke would otherwise stay claimed by nobody. Returns 1
- * and *ret_job, 0 when none are left, or -errno. */
-static int jobq_take_pending(struct jobq *jobq, struct job **ret_job)
+ * read just before the connection broke would otherwise wait for the orphan scan of a
+ * reclaim. Returns 1 with *ret_job and *ret_lease, 0 when none are left, or -errno. */
+static int jobq_take_pending(struct jobq *jobq, struct job **ret_job,
+                             struct jobq_lease *ret_lease)
 {
     while (!jobq->pending_done) {
         _cleanup_reply_ redisReply *reply = NULL;
         const redisReply *entry = NULL;
-        struct job *job = NULL;
         int r;
 
         r = jobq_read(jobq, jobq->pending_cursor, -1, &reply);
@@ -565,35 +725,21 @@ static int jobq_take_pending(struct jobq *jobq, struct job **ret_job)
             continue;
         }
 
-        r = jobq_entry_decode_again(jobq, entry, &job);
+        r = jobq_accept(jobq, entry, ret_job, ret_lease);
         if (r < 0)
             return r;
-        log_job(job, LOG_LEVEL_INFO, "job_redelivered", "entry_id=%s attempt=%" PRIu32,
-                entry->element[0]->str, job->attempt);
+        if (r == 0)
+            continue;
 
-        *ret_job = job;
+        log_job(*ret_job, LOG_LEVEL_INFO, "job_redelivered", "entry_id=%s attempt=%" PRIu32,
+                ret_lease->entry_id, ret_lease->attempt);
         return 1;
     }
     return 0;
 }
 
-/* The longest a job can legitimately stay with one worker: the wall ceiling of its run plus
- * the longest compile step. */
-static uint64_t jobq_longest_job_ms(const struct ccx_config *config)
-{
-    uint64_t compile_ms = 0;
-
-    for (size_t i = 0; i < config->language_count; i++) {
-        const struct language *language = &config->languages[i];
-
-        if (language->compile_argv && language->compile_limits.wall_ms > compile_ms)
-            compile_ms = language->compile_limits.wall_ms;
-    }
-    return config->limits_max.wall_ms + compile_ms;
-}
-
 int jobq_new(const char *redis_url, const struct ccx_config *config, const char *consumer,
-             struct jobq **ret_jobq)
+             const char *host, struct jobq **ret_jobq)
 {
     struct jobq *jobq;
 
@@ -603,13 +749,14 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
 
     jobq->url = strdup(redis_url);
     jobq->consumer = strdup(consumer);
-    if (!jobq->url || !jobq->consumer) {
+    jobq->host = strdup(host);
+    if (!jobq->url || !jobq->consumer || !jobq->host) {
         jobq_free(jobq);
         return -ENOMEM;
     }
 
     jobq->config = config;
-    jobq->reclaim_idle_ms = jobq_longest_job_ms(config) + JOBQ_RECLAIM_MARGIN_MS;
+    snprintf(jobq->lease_ms, sizeof(jobq->lease_ms), "%" PRIu64, config->lease_ms);
     jobq->random_state = jobq_clock_ms(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^
                          0x9e3779b97f4a7c15ULL;
     *ret_jobq = jobq;
@@ -624,10 +771,12 @@ void jobq_free(struct jobq *jobq)
     jobq_disconnect(jobq);
     free(jobq->url);
     free(jobq->consumer);
+    free(jobq->host);
     free(jobq);
 }
 
-int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job)
+int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
+              struct jobq_lease *ret_lease)
 {
     _cleanup_reply_ redisReply *reply = NULL;
     const redisReply *entry = NULL;
@@ -637,9 +786,9 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job)
     if (r < 0)
         return r;
 
-    r = jobq_take_pending(jobq, ret_job);
+    r = jobq_take_pending(jobq, ret_job, ret_lease);
     if (r == 0)
-        r = jobq_take_abandoned(jobq, ret_job);
+        r = jobq_take_reclaimed(jobq, ret_job, ret_lease);
     if (r != 0)
         return r;
 
@@ -661,8 +810,7 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job)
         return r < 0 ? r : 0;
     }
 
-    r = jobq_entry_decode(jobq, entry, ret_job);
-    return r < 0 ? r : 1;
+    return jobq_accept(jobq, entry, ret_job, ret_lease);
 }
 
 /* ==== Finishing a job ==== */
@@ -672,11 +820,13 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job)
 struct jobq_batch {
     char *result_key;
     char *reply_key;
+    char *lease_key;
     char ttl[32];
+    char token[32];
     const char *entry_id;
     msgpack_sbuffer result;
     bool result_done;
-    int stored;
+    int stored;              /* the script's answer: 1 stored, 0 there already, -1 stale */
 
     msgpack_sbuffer *events; /* one encoded event each */
     bool *event_done;
@@ -688,6 +838,7 @@ static void jobq_batch_clear(struct jobq_batch *batch)
 {
     free(batch->result_key);
     free(batch->reply_key);
+    free(batch->lease_key);
     msgpack_sbuffer_destroy(&batch->result);
     for (size_t i = 0; i < batch->event_count; i++)
         msgpack_sbuffer_destroy(&batch->events[i]);
@@ -696,7 +847,8 @@ static void jobq_batch_clear(struct jobq_batch *batch)
 }
 
 static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
-                           const struct result *result, struct jobq_batch *batch)
+                           const struct jobq_lease *lease, const struct result *result,
+                           struct jobq_batch *batch)
 {
     const char *id = result->id ? result->id : job->id ? job->id : job->entry_id;
     uint64_t now_ms = jobq_clock_ms(CLOCK_REALTIME);
@@ -706,10 +858,12 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
     batch->entry_id = job->entry_id;
     snprintf(batch->ttl, sizeof(batch->ttl), "%" PRIu64, jobq->config->result_ttl_s);
     snprintf(batch->maxlen, sizeof(batch->maxlen), "%" PRIu64, jobq->config->events_maxlen);
+    snprintf(batch->token, sizeof(batch->token), "%" PRIu64, lease->token);
 
     if (asprintf(&batch->result_key, "%s%s", KEY_RESULT_PREFIX, id) < 0 ||
-        asprintf(&batch->reply_key, "%s%s", KEY_REPLY_PREFIX, id) < 0) {
-        batch->result_key = batch->reply_key = NULL;
+        asprintf(&batch->reply_key, "%s%s", KEY_REPLY_PREFIX, id) < 0 ||
+        asprintf(&batch->lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0) {
+        batch->result_key = batch->reply_key = batch->lease_key = NULL;
         return -ENOMEM;
     }
 
@@ -733,21 +887,24 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
     return 0;
 }
 
-/* Queues the commands Redis has not confirmed yet: the script first, then one XADD per
- * event. Returns 0 or -ENOMEM. */
-static int jobq_batch_append(struct jobq *jobq, const struct jobq_batch *batch)
+/* Queues the result script. Returns 0 or -ENOMEM. */
+static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *batch)
 {
-    const char *eval[] = { "EVAL", jobq_finish_script, "3", batch->result_key, batch->reply_key,
-                           KEY_JOBS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
-                           batch->entry_id };
-    size_t eval_len[10];
+    const char *eval[] = { "EVAL", jobq_finish_script, "5", batch->result_key,
+                           batch->reply_key, KEY_JOBS, KEY_LEASES, batch->lease_key,
+                           batch->result.data, batch->ttl, KEY_WORKER_GROUP, batch->entry_id,
+                           batch->token };
+    size_t eval_len[13];
 
-    for (int i = 0; i < 10; i++)
-        eval_len[i] = i == 6 ? batch->result.size : strlen(eval[i]);
+    for (int i = 0; i < 13; i++)
+        eval_len[i] = i == 8 ? batch->result.size : strlen(eval[i]);
 
-    if (!batch->result_done && redisAppendCommandArgv(jobq->context, 10, eval, eval_len) != 0)
-        return -ENOMEM;
+    return redisAppendCommandArgv(jobq->context, 13, eval, eval_len) == 0 ? 0 : -ENOMEM;
+}
 
+/* Queues one XADD per event Redis has not confirmed yet. Returns 0 or -ENOMEM. */
+static int jobq_batch_append_events(struct jobq *jobq, const struct jobq_batch *batch)
+{
     for (size_t i = 0; i < batch->event_count; i++) {
         const char *xadd[8];
         size_t xadd_len[8];
@@ -777,40 +934,46 @@ static int jobq_batch_append(struct jobq *jobq, const struct jobq_batch *batch)
     return 0;
 }
 
-/* One round trip: sends what is left of the batch and reads every reply before judging,
- * so that one failed command does not make the others be sent twice. An event Redis refuses
- * (an error reply, such as a key of the wrong type) is logged and dropped: it must never hold
- * back the result. Returns 0 when the script ran, or -errno (the failure is recorded). */
-static int jobq_batch_send(struct jobq *jobq, const struct job *job, struct jobq_batch *batch)
+/* Runs the result script, unless Redis confirmed it already. Returns 0 once it ran (the
+ * answer is in batch->stored), or -errno (the failure is recorded). */
+static int jobq_batch_send_script(struct jobq *jobq, struct jobq_batch *batch)
 {
-    char quoted[LOG_QUOTE_SIZE];
-    char script_error[256] = "";
-    bool script_sent = !batch->result_done;
+    _cleanup_reply_ redisReply *reply = NULL;
     int r;
 
-    r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
-    if (r < 0)
-        return r;
+    if (batch->result_done)
+        return 0;
 
-    r = jobq_batch_append(jobq, batch);
+    r = jobq_batch_append_script(jobq, batch);
     if (r < 0)
         return jobq_fail(jobq, r, "finish", NULL);
 
-    if (script_sent) {
-        _cleanup_reply_ redisReply *reply = NULL;
+    if (redisGetReply(jobq->context, (void **)&reply) != REDIS_OK)
+        return jobq_fail(jobq, redis_error_to_errno(jobq->context), "finish",
+                         jobq->context->errstr);
 
-        if (redisGetReply(jobq->context, (void **)&reply) != REDIS_OK)
-            return jobq_fail(jobq, redis_error_to_errno(jobq->context), "finish",
-                             jobq->context->errstr);
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 || reply->integer > 1)
+        return jobq_fail(jobq, -EPROTO, "finish",
+                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 
-        if (reply->type == REDIS_REPLY_INTEGER) {
-            batch->result_done = true;
-            batch->stored = reply->integer == 1;
-        } else {
-            snprintf(script_error, sizeof(script_error), "%s",
-                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply type");
-        }
-    }
+    batch->result_done = true;
+    batch->stored = (int)reply->integer;
+    return 0;
+}
+
+/* Publishes the events in one round trip, reading every reply before judging, so that one
+ * failed command does not make the others be sent twice. An event Redis refuses (an error
+ * reply, such as a key of the wrong type) is logged and dropped. Returns 0 or -errno (the
+ * failure is recorded). */
+static int jobq_batch_send_events(struct jobq *jobq, const struct job *job,
+                                  struct jobq_batch *batch)
+{
+    char quoted[LOG_QUOTE_SIZE];
+    int r;
+
+    r = jobq_batch_append_events(jobq, batch);
+    if (r < 0)
+        return jobq_fail(jobq, r, "xadd_event", NULL);
 
     for (size_t i = 0; i < batch->event_count; i++) {
         _cleanup_reply_ redisReply *reply = NULL;
@@ -827,16 +990,36 @@ static int jobq_batch_send(struct jobq *jobq, const struct job *job, struct jobq
             log_job(job, LOG_LEVEL_WARN, "event_publish_failed", "error=%s",
                     log_quote(quoted, reply->str));
     }
+    return 0;
+}
 
-    if (!batch->result_done)
-        return jobq_fail(jobq, -EPROTO, "finish", script_error);
+/* The result script first, on its own: a stale lease must publish no events either. The
+ * events follow only once the result is settled, so they never hold it back. Returns 0 or
+ * -errno (the failure is recorded). */
+static int jobq_batch_send(struct jobq *jobq, const struct job *job, struct jobq_batch *batch)
+{
+    int r;
+
+    r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return r;
+
+    r = jobq_batch_send_script(jobq, batch);
+    if (r < 0)
+        return r;
+
+    if (batch->stored >= 0) {
+        r = jobq_batch_send_events(jobq, job, batch);
+        if (r < 0)
+            return r;
+    }
 
     jobq_healthy(jobq);
     return 0;
 }
 
-int jobq_finish(struct jobq *jobq, const struct job *job, const struct result *result,
-                volatile int *stop)
+int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
+                const struct result *result, volatile sig_atomic_t *stop)
 {
     __attribute__((cleanup(jobq_batch_clear))) struct jobq_batch batch = { 0 };
     int r;
@@ -844,7 +1027,7 @@ int jobq_finish(struct jobq *jobq, const struct job *job, const struct result *r
     if (!job->entry_id || (!result->id && !job->id))
         return -EINVAL;
 
-    r = jobq_batch_init(jobq, job, result, &batch);
+    r = jobq_batch_init(jobq, job, lease, result, &batch);
     if (r < 0)
         return r;
 
@@ -854,9 +1037,10 @@ int jobq_finish(struct jobq *jobq, const struct job *job, const struct result *r
         if (r >= 0)
             r = jobq_batch_send(jobq, job, &batch);
         if (r >= 0)
-            return batch.stored;
+            return batch.stored < 0 ? -ESTALE : batch.stored;
 
+        /* Once the script ran, only events are left, and what it said stands. */
         if (stop && *stop)
-            return r;
+            return batch.result_done ? batch.stored : r;
     }
 }

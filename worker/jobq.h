@@ -1,35 +1,56 @@
 /* How a worker takes jobs from Redis and hands results back. The intake (XADD ccx:jobs) is
  * public; everything behind it is private to this module, so that claiming can change
- * (leases, fairness, breakers) without touching the sandbox. Today: the consumer group
- * ccx-workers on ccx:jobs. */
+ * (fairness, breakers) without touching the sandbox. Today: the consumer group ccx-workers
+ * on ccx:jobs, and a lease with a fencing token for every job a worker runs (see
+ * docs/PROTOCOL.md, Delivery). */
 #ifndef CCX_WORKER_JOBQ_H
 #define CCX_WORKER_JOBQ_H
+
+#include <signal.h>
+#include <stdint.h>
 
 #include "common/config.h"
 #include "common/job.h"
 #include "common/result.h"
 
+#define JOBQ_ENTRY_ID_SIZE 64 /* "<u64>-<u64>" and its NUL, with room to spare */
+
 struct jobq;
 
+/* The lease a worker holds on the job it runs. Only the holder of the current token may
+ * store the job's result; the lease runs out lease_ms (Redis time) after it was taken or
+ * last renewed, and renewing is the supervisor's part. */
+struct jobq_lease {
+    char entry_id[JOBQ_ENTRY_ID_SIZE];
+    uint64_t token;          /* fencing token: grows with every lease taken, fleet-wide */
+    uint32_t attempt;        /* 1 for the first worker to run the entry, +1 for each next */
+    uint64_t claimed_at_ms;  /* CLOCK_MONOTONIC just before the claim was sent */
+};
+
 /* Connects lazily: no Redis call happens here. consumer names this worker in the group
- * (host:pid). Returns 0 or -ENOMEM. */
+ * (host:pid), host is the machine's name (recorded in the lease). Returns 0 or -ENOMEM. */
 int jobq_new(const char *redis_url, const struct ccx_config *config, const char *consumer,
-             struct jobq **ret_jobq);
+             const char *host, struct jobq **ret_jobq);
 void jobq_free(struct jobq *jobq);
 
-/* Waits up to timeout_ms for the next job. Returns 1 and *ret_job (job_free it), 0 when none
- * came, or -errno when Redis failed; on failure the next call reconnects after a jittered
- * backoff, and the outage is logged once, not once per try. */
-int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job);
+/* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
+ * expired (its worker or host died) or an entry delivered but never leased, then a new
+ * entry. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when
+ * the entry turned out to be answered already: it is retired without running), or -errno
+ * when Redis failed; on failure the next call reconnects after a jittered backoff, and the
+ * outage is logged once, not once per try. */
+int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
+              struct jobq_lease *ret_lease);
 
 /* Stores the result at ccx:result:<id> (only if none is there), pushes it on
- * ccx:reply:<id>, both with the configured TTL, publishes each event of the result on
- * ccx:events, then acknowledges and deletes the stream entry. The entry is acknowledged only
- * after the result is stored. On a Redis failure, retries with backoff until it succeeds or
- * *stop becomes nonzero. Returns 1 when it stored the result, 0 when a result for the id
- * already existed (then nothing is pushed, and the entry is still retired), or -errno when
- * it gave up. */
-int jobq_finish(struct jobq *jobq, const struct job *job, const struct result *result,
-                volatile int *stop);
+ * ccx:reply:<id>, both with the configured TTL, then acknowledges and deletes the stream
+ * entry and ends the lease, all only while lease->token is still the entry's token; then
+ * publishes each event of the result on ccx:events. On a Redis failure, retries with
+ * backoff until it succeeds or *stop becomes nonzero. Returns 1 when it stored the result,
+ * 0 when a result for the id already existed (nothing is pushed, the entry is still
+ * retired), -ESTALE when the lease passed to another worker (nothing was written), or
+ * -errno when it gave up. */
+int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
+                const struct result *result, volatile sig_atomic_t *stop);
 
 #endif

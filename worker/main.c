@@ -1,8 +1,16 @@
 /* ccx-worker: one sandboxed job at a time.
  *
- * Queue mode (the supervisor runs one per slot): take a job from Redis, run it, hand the
- * result back, repeat until SIGTERM or SIGINT. The job in progress is always finished and
- * published before the worker exits.
+ * Queue mode (the supervisor runs one per slot): take a job from Redis with a lease on it,
+ * run it, hand the result back, repeat until SIGTERM or SIGINT. The job in progress is
+ * finished and published before the worker exits, unless its lease is lost first.
+ *
+ * The lease channel: the supervisor starts each worker with fd 3 (WORKER_LEASE_FD) one end
+ * of a SOCK_SEQPACKET socket pair, one message a datagram. The worker sends
+ * "lease <entry id> <token> <claimed at, CLOCK_MONOTONIC ms>" before it runs a job and
+ * "release <entry id> <token>" after, so that the supervisor renews the lease meanwhile.
+ * The supervisor sends "lost <token>" and then SIGUSR1 when the lease is gone (another
+ * worker holds the entry, or renewal failed for lease_ms): the worker then kills the job's
+ * sandbox at once and publishes nothing. Queue mode refuses to start without fd 3.
  *
  * Direct mode (--direct): run one program from a file in the same sandbox, without Redis,
  * and print its result as one line of JSON. For benchmarks and debugging. */
@@ -16,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +48,8 @@
 #define WORKER_TAKE_TIMEOUT_MS 1000
 #define WORKER_EXIT_USAGE 2
 #define WORKER_SLOT_MAX 65535
+#define WORKER_LEASE_FD 3
+#define WORKER_LEASE_MESSAGE_MAX 160
 
 struct options {
     bool direct;
@@ -68,11 +81,47 @@ struct worker {
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t give_up;
 
+/* The token of the lease the running job holds, 0 between jobs. Written only with SIGUSR1
+ * blocked, so that the handler never sees half of it. */
+static volatile uint64_t lease_token_held;
+/* Raised by SIGUSR1 when the supervisor says the held lease is lost: the sandbox watches it
+ * and kills the job. */
+static volatile sig_atomic_t lease_lost;
+/* Ends the retries of jobq_finish: a second stop signal, or the lease lost meanwhile. */
+static volatile sig_atomic_t finish_stop;
+
 static void worker_on_signal(int signo)
 {
-    if (stop_requested)
+    if (stop_requested) {
         give_up = 1;
+        finish_stop = 1;
+    }
     stop_requested = 1;
+}
+
+/* Reads the supervisor's "lost <token>" messages. Only async-signal-safe calls: recv and
+ * plain byte arithmetic. A message about a token other than the one held (a lease this
+ * worker already released) changes nothing. */
+static void worker_on_lease_signal(int signo)
+{
+    int saved_errno = errno;
+    char message[WORKER_LEASE_MESSAGE_MAX];
+    ssize_t n;
+
+    while ((n = recv(WORKER_LEASE_FD, message, sizeof(message), MSG_DONTWAIT)) > 0) {
+        uint64_t token = 0;
+        ssize_t i = 5;
+
+        if (n <= 5 || memcmp(message, "lost ", 5) != 0)
+            continue;
+        for (; i < n && message[i] >= '0' && message[i] <= '9'; i++)
+            token = token * 10 + (uint64_t)(message[i] - '0');
+        if (i == n && token != 0 && token == lease_token_held) {
+            lease_lost = 1;
+            finish_stop = 1;
+        }
+    }
+    errno = saved_errno;
 }
 
 /* hiredis writes with plain write(): a server that went away would kill us with SIGPIPE.
@@ -94,6 +143,61 @@ static int worker_install_signals(void)
     return 0;
 }
 
+/* Queue mode only: the lease channel must be there, and must not reach any job. */
+static int worker_install_lease_channel(void)
+{
+    struct sigaction lost = { .sa_handler = worker_on_lease_signal, .sa_flags = SA_RESTART };
+    struct stat st;
+
+    if (fstat(WORKER_LEASE_FD, &st) < 0)
+        return -errno;
+    if (!S_ISSOCK(st.st_mode))
+        return -ENOTSOCK;
+    if (fcntl(WORKER_LEASE_FD, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+
+    sigemptyset(&lost.sa_mask);
+    if (sigaction(SIGUSR1, &lost, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Sets the token SIGUSR1 compares against, with the signal held off meanwhile. */
+static void worker_hold_token(uint64_t token)
+{
+    sigset_t usr1, saved;
+
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &saved);
+    lease_token_held = token;
+    lease_lost = 0;
+    finish_stop = give_up;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+}
+
+/* Tells the supervisor about a lease: "lease" before the job runs, "release" after. A
+ * supervisor that does not hear it cannot renew the lease, and the job is then lost to
+ * another worker after lease_ms: that is logged, and the job goes on meanwhile. */
+static void worker_tell_lease(const struct job *job, const char *verb,
+                              const struct jobq_lease *lease)
+{
+    char message[WORKER_LEASE_MESSAGE_MAX];
+    int n;
+
+    if (strcmp(verb, "lease") == 0)
+        n = snprintf(message, sizeof(message), "lease %s %" PRIu64 " %" PRIu64,
+                     lease->entry_id, lease->token, lease->claimed_at_ms);
+    else
+        n = snprintf(message, sizeof(message), "%s %s %" PRIu64, verb, lease->entry_id,
+                     lease->token);
+
+    if (n < 0 || (size_t)n >= sizeof(message) ||
+        send(WORKER_LEASE_FD, message, (size_t)n, MSG_NOSIGNAL) != n)
+        log_job(job, LOG_LEVEL_WARN, "lease_channel_failed", "verb=%s entry_id=%s errno=%d",
+                verb, lease->entry_id, errno);
+}
+
 static uint64_t worker_now_ms(void)
 {
     struct timespec now;
@@ -111,7 +215,8 @@ static void worker_usage(void)
 {
     fputs(worker_synopsis, stdout);
     fputs("\n"
-          "Queue mode takes jobs from Redis (ccx:jobs) as worker slot N until SIGTERM.\n"
+          "Queue mode takes jobs from Redis (ccx:jobs) as worker slot N until SIGTERM; it\n"
+          "needs fd 3, the lease channel that ccx-supervisor opens for each worker.\n"
           "Direct mode runs FILE once as a job in language L, without Redis, and prints\n"
           "the result as JSON; it exits 0 when the status is ok, 1 otherwise.\n"
           "\n"
@@ -326,20 +431,47 @@ static void worker_warm_up(struct sandbox *sandbox)
         log_warn("sandbox_warm_up_failed", "errno=%d action=clone_when_needed", -r);
 }
 
-static void worker_handle_job(struct worker *worker, struct job *job)
+/* Publishes the result of a job whose lease was not lost while it ran. */
+static void worker_publish(struct worker *worker, const struct job *job,
+                           const struct jobq_lease *lease, const struct result *result)
+{
+    int r = jobq_finish(worker->jobq, job, lease, result, &finish_stop);
+
+    if (r == -ESTALE)
+        log_job(job, LOG_LEVEL_WARN, "lease_lost_at_finish", "entry_id=%s token=%" PRIu64
+                " attempt=%" PRIu32 " action=result_dropped", lease->entry_id, lease->token,
+                lease->attempt);
+    else if (r < 0 && lease_lost)
+        log_job(job, LOG_LEVEL_WARN, "lease_lost", "entry_id=%s token=%" PRIu64
+                " attempt=%" PRIu32 " during=finish action=result_dropped", lease->entry_id,
+                lease->token, lease->attempt);
+    else if (r < 0)
+        log_job(job, LOG_LEVEL_ERR, "result_not_published", "entry_id=%s errno=%d",
+                lease->entry_id, -r);
+    else if (r == 0)
+        log_job(job, LOG_LEVEL_INFO, "result_already_stored", "entry_id=%s", lease->entry_id);
+}
+
+static void worker_handle_job(struct worker *worker, struct job *job,
+                              const struct jobq_lease *lease)
 {
     struct result result = { 0 };
-    int r;
+
+    worker_hold_token(lease->token);
+    worker_tell_lease(job, "lease", lease);
 
     worker_run_job(worker->sandbox, worker->config, worker->host, worker->slot, job, &result);
 
-    r = jobq_finish(worker->jobq, job, &result, &give_up);
-    if (r < 0)
-        log_job(job, LOG_LEVEL_ERR, "result_not_published", "entry_id=%s errno=%d",
-                job->entry_id ? job->entry_id : "", -r);
-    else if (r == 0)
-        log_job(job, LOG_LEVEL_INFO, "result_already_stored", "entry_id=%s",
-                job->entry_id ? job->entry_id : "");
+    /* Another worker has the job now: whatever this run found is not the answer. */
+    if (lease_lost)
+        log_job(job, LOG_LEVEL_WARN, "lease_lost", "entry_id=%s token=%" PRIu64
+                " attempt=%" PRIu32 " during=run action=killed_no_result", lease->entry_id,
+                lease->token, lease->attempt);
+    else
+        worker_publish(worker, job, lease, &result);
+
+    worker_tell_lease(job, "release", lease);
+    worker_hold_token(0);
 
     result_clear(&result);
     job_free(job);
@@ -352,11 +484,12 @@ static void worker_handle_job(struct worker *worker, struct job *job)
 static void worker_loop(struct worker *worker)
 {
     while (!stop_requested) {
+        struct jobq_lease lease = { 0 };
         struct job *job = NULL;
         int r;
 
         /* Redis failures are logged by the queue once per outage; it also paces the retries. */
-        r = jobq_take(worker->jobq, WORKER_TAKE_TIMEOUT_MS, &job);
+        r = jobq_take(worker->jobq, WORKER_TAKE_TIMEOUT_MS, &job, &lease);
         if (r == -ENOMEM)
             log_err("job_take_failed", "errno=%d", ENOMEM);
         if (r == 0)
@@ -366,7 +499,7 @@ static void worker_loop(struct worker *worker)
 
         /* A job taken is finished even when a stop came meanwhile: it is claimed by this
          * consumer, and nobody else would answer it. */
-        worker_handle_job(worker, job);
+        worker_handle_job(worker, job, &lease);
     }
 }
 
@@ -387,15 +520,23 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
         return 1;
     }
 
+    r = worker_install_lease_channel();
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=lease_channel fd=%d errno=%d", WORKER_LEASE_FD,
+                -r);
+        return 1;
+    }
+
     r = sandbox_new(config, opts->slot, &worker.sandbox);
     if (r < 0) {
         log_err("worker_start_failed", "stage=sandbox errno=%d", -r);
         return 1;
     }
+    sandbox_set_abort_flag(worker.sandbox, &lease_lost);
     worker_warm_up(worker.sandbox);
 
     r = jobq_new(redis_url_choose(opts->redis_url, config->redis_url), config, consumer,
-                 &worker.jobq);
+                 worker.host, &worker.jobq);
     if (r < 0) {
         log_err("worker_start_failed", "stage=jobq errno=%d", -r);
         sandbox_free(worker.sandbox);

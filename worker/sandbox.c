@@ -195,6 +195,7 @@ struct sandbox {
      * cgroup. */
     struct warm_child *warm[WARM_CHILDREN];
     int init_fd;             /* the ccx-init executable (O_PATH) */
+    const volatile sig_atomic_t *abort_flag; /* owned by the worker; NULL: never aborted */
 };
 
 /* What the child needs, prepared before clone so that the child never allocates. */
@@ -221,6 +222,7 @@ enum kill_reason {
     KILL_CPU,
     KILL_OUTPUT,
     KILL_POLICY,  /* a syscall of the profile's kill list, or a foreign ABI */
+    KILL_ABORTED, /* the worker raised the abort flag: the job is no longer ours to run */
 };
 
 struct output_buffer {
@@ -923,6 +925,16 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
     return 0;
 }
 
+void sandbox_set_abort_flag(struct sandbox *sandbox, const volatile sig_atomic_t *flag)
+{
+    sandbox->abort_flag = flag;
+}
+
+static bool sandbox_aborted(const struct sandbox *sandbox)
+{
+    return sandbox->abort_flag && *sandbox->abort_flag;
+}
+
 uid_t sandbox_host_uid(const struct sandbox *sandbox)
 {
     return sandbox->host_uid;
@@ -1238,7 +1250,8 @@ struct run_state {
 
 static void run_kill(struct run_state *state, enum kill_reason reason)
 {
-    if (state->kill_reason == KILL_NONE)
+    /* An abort outranks the limit that may already have fired: the step is thrown away. */
+    if (state->kill_reason == KILL_NONE || reason == KILL_ABORTED)
         state->kill_reason = reason;
     /* The job's init: when it dies, the kernel kills everything else in its namespace. */
     kill(state->pid, SIGKILL);
@@ -1338,6 +1351,10 @@ static int sandbox_supervise(struct sandbox *sandbox, struct cg_job *cgroup,
 
         if (state->exited && now > state->exited_ms + DRAIN_GRACE_MS)
             break;
+        /* Checked every tick, and at once when the signal that raised it cut the poll
+         * short: a job that is no longer ours must not go on. */
+        if (!state->exited && state->kill_reason != KILL_ABORTED && sandbox_aborted(sandbox))
+            run_kill(state, KILL_ABORTED);
         if (!state->exited && now >= deadline)
             run_kill(state, KILL_TIMEOUT);
         if (!state->exited && deadline > now && deadline - now < (uint64_t)wait_ms)
@@ -1735,6 +1752,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     ret_outcome->exit_code = -1; /* until the program has exited */
     if (!message)
         return -ENOMEM;
+    if (sandbox_aborted(sandbox))
+        return -ECANCELED;
     ret = job_message_fill(message, step);
     if (ret < 0)
         return ret;
@@ -1788,6 +1807,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                       "stage=%s errno=%d", setup_stage_names[STAGE_EXEC], -ret);
     }
     ret_outcome->wall_ms = (state.exited ? state.exited_ms : now_ms()) - state.started_ms;
+    if (ret == 0 && state.kill_reason == KILL_ABORTED)
+        ret = -ECANCELED;
 
     if (ret == 0) {
         ret = cg_job_stats(warm->cgroup, &stats);

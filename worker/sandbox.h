@@ -5,6 +5,7 @@
 #ifndef CCX_WORKER_SANDBOX_H
 #define CCX_WORKER_SANDBOX_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,12 @@ struct sandbox;
  * failed. */
 int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_sandbox);
 void sandbox_free(struct sandbox *sandbox);
+
+/* Makes every step watch *flag: once it is nonzero, the running step's processes are killed
+ * within one tick (20 ms; at once when a signal interrupts the wait) and sandbox_run returns
+ * -ECANCELED, as does any step started while it stays set. The flag is the caller's, set
+ * from a signal handler; NULL turns the watch off. */
+void sandbox_set_abort_flag(struct sandbox *sandbox, const volatile sig_atomic_t *flag);
 
 /* The host uid (and gid) this sandbox's jobs run as. */
 uid_t sandbox_host_uid(const struct sandbox *sandbox);

@@ -140,9 +140,9 @@ def fleet_names():
     return f"ccx-{prefix}", f"/run/ccx-{prefix}"
 
 
-def fleet_config(path):
+def fleet_config(path, overrides=None):
     """Writes the shipped config, with this process's cgroup parent, run dir and a short
-    shutdown grace, to path."""
+    shutdown grace, and then the top-level overrides (a dict), to path."""
     with open(os.path.join(SOURCE_DIR, "deploy", "ccx.json")) as f:
         config = json.load(f)
     cgroup_parent, run_dir = fleet_names()
@@ -151,6 +151,7 @@ def fleet_config(path):
     config["sandbox"]["run_dir"] = run_dir
     config["sandbox"]["seccomp_profile"] = os.path.join(SOURCE_DIR, "deploy",
                                                         config["sandbox"]["seccomp_profile"])
+    config.update(overrides or {})
     with open(path, "w") as f:
         json.dump(config, f, indent=2)
     return config
@@ -175,13 +176,13 @@ def host_leftovers(known_pids=()):
 class Fleet:
     """redis-server + ccx-supervisor, owned by one test class."""
 
-    def __init__(self, workers=2, env=None):
+    def __init__(self, workers=2, env=None, config=None):
         self.workers = workers
         self.env = dict(os.environ, **(env or {}))
         self.tmp = tempfile.mkdtemp(prefix="ccx-it-")
         self.log_path = os.path.join(self.tmp, "supervisor.log")
         self.config_path = os.path.join(self.tmp, "ccx.json")
-        self.config = fleet_config(self.config_path)
+        self.config = fleet_config(self.config_path, config)
         self.redis_proc = None
         self.supervisor = None
         self.url = None
@@ -226,8 +227,20 @@ class Fleet:
                     raise RuntimeError("redis-server did not come up: " + self._read("redis.log"))
                 time.sleep(0.05)
 
-    def _start_supervisor(self):
-        with open(self.log_path, "wb") as log:
+    def kill_supervisor(self):
+        """SIGKILLs the supervisor, as a host that dies would; its workers die with it
+        (parent-death signal). Returns once it is reaped."""
+        self.seen_pids |= descendants(self.supervisor.pid)
+        self.supervisor.kill()
+        self.supervisor.wait(10)
+
+    def start_supervisor(self):
+        """Starts a new supervisor on the same Redis and config, its log appended to the
+        old one's."""
+        self._start_supervisor(mode="ab")
+
+    def _start_supervisor(self, mode="wb"):
+        with open(self.log_path, mode) as log:
             self.supervisor = subprocess.Popen(
                 [binary("ccx-supervisor"), "--redis", self.url, "--workers", str(self.workers),
                  "--config", self.config_path],
@@ -321,6 +334,45 @@ class Fleet:
         except OSError:
             return 0
 
+    def log_text(self, offset=0):
+        return self._read("supervisor.log", offset)
+
+    def wait_log(self, pattern, offset=0, timeout_s=10):
+        """The first match of the regex pattern in the log past offset, waiting up to
+        timeout_s for it; None when it never came."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            match = re.search(pattern, self.log_text(offset))
+            if match or time.monotonic() > deadline:
+                return match
+            time.sleep(0.05)
+
+    def process_running(self, argv_head):
+        """(pid, worker pid) of a live process below the supervisor whose argv starts with
+        argv_head (a list of bytes), or (None, None)."""
+        for pid in descendants(self.supervisor.pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv[:len(argv_head)] != argv_head:
+                continue
+            parent = pid
+            while parent and (_proc_stat(parent) or ("",))[0] != "ccx-worker":
+                parent = (_proc_stat(parent) or (None, None, 0))[2]
+            return pid, parent
+        return None, None
+
+    def wait_process(self, argv_head, timeout_s=10):
+        """process_running(), waiting up to timeout_s for the process to appear."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.process_running(argv_head)
+            if found[0] or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     def job_uids(self):
         """The host uids this fleet's workers have leased for their jobs, from their logs."""
         return {int(uid) for uid in re.findall(r"event=sandbox_ready host_uid=(\d+)",
@@ -385,12 +437,13 @@ class FleetTestCase(unittest.TestCase):
 
     workers = 2
     fleet_env = {}  # added to the supervisor's environment
+    fleet_config = {}  # top-level fields over the shipped config
     fleet = None
 
     @classmethod
     def setUpClass(cls):
         require_root()
-        cls.fleet = Fleet(cls.workers, cls.fleet_env)
+        cls.fleet = Fleet(cls.workers, cls.fleet_env, cls.fleet_config)
         cls.fleet.start()
 
     @classmethod

@@ -115,7 +115,62 @@ Test(config, loads_shipped_file)
     cr_assert_eq(config->max_files, 1000);
     cr_assert_eq(config->max_args, 256);
     cr_assert_eq(config->shutdown_grace_s, 360);
+    cr_assert_eq(config->lease_ms, 15000);
     config_free(config);
+}
+
+Test(config, missing_lease_ms_takes_default)
+{
+    struct ccx_config *config = NULL;
+    json_t *root = shipped();
+    char err[512];
+
+    json_object_del(root, "lease_ms");
+    cr_assert_eq(json_dump_file(root, temp_file, JSON_INDENT(2)), 0);
+    json_decref(root);
+
+    cr_assert_eq(config_load(temp_file, &config, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(config->lease_ms, 15000);
+    config_free(config);
+}
+
+Test(config, reads_lease_ms)
+{
+    struct ccx_config *config = NULL;
+    json_t *root = shipped();
+    char err[512];
+
+    json_object_set_new(root, "lease_ms", json_integer(3000));
+    cr_assert_eq(json_dump_file(root, temp_file, JSON_INDENT(2)), 0);
+    json_decref(root);
+
+    cr_assert_eq(config_load(temp_file, &config, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(config->lease_ms, 3000);
+    config_free(config);
+}
+
+Test(config, rejects_lease_ms_below_a_second)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "lease_ms", json_integer(999));
+    expect_error(root, "lease_ms", "must be at least 1000");
+}
+
+Test(config, rejects_lease_ms_above_ten_minutes)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "lease_ms", json_integer(600001));
+    expect_error(root, "lease_ms", "must be at most 600000");
+}
+
+Test(config, rejects_lease_ms_as_string)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "lease_ms", json_string("15000"));
+    expect_error(root, "lease_ms", "must be an integer");
 }
 
 Test(config, reads_limit_defaults_and_ceilings)

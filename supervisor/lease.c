@@ -1,0 +1,208 @@
+/* Lease renewal and hand-back. The scripts compare tokens only: the token a lease was
+ * taken with is the holder's proof, whatever the clocks of the hosts say, and Redis's TIME
+ * alone sets the expiry. The lease hash key is built inside the scripts from its prefix:
+ * they run on one Redis, not on a cluster. */
+#include "supervisor/lease.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "common/cleanup.h"
+#include "common/keys.h"
+#include "common/redis_conn.h"
+
+#define LEASE_TIMEOUT_MAX_MS 2000
+#define LEASE_TIMEOUT_MIN_MS 100
+#define LEASE_TOKEN_SIZE 24 /* a uint64 in decimal and its NUL */
+
+/* Renews every listed lease that is still its token's.
+ *   KEYS[1] ccx:leases   ARGV[1] lease_ms   ARGV[2] ccx:lease:
+ *   ARGV[3], ARGV[4], ...: entry id and token, one pair per lease
+ * A lease that expired but that nobody took over yet is renewed too: its token still
+ * holds, so nobody else can have run the job. Returns the 0-based positions of the pairs
+ * whose token does not hold (the same entry may appear twice, under an old and a new
+ * token, when one host lost a job and took it over again). A lease that is gone altogether
+ * is neither renewed nor lost: either its job was answered by another holder (the result
+ * script then keeps that answer) or Redis lost its data, and then the run in progress is
+ * the only one left to answer the client. */
+static const char lease_renew_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local expiry = string.format('%.0f', now + tonumber(ARGV[1]))\n"
+    "local lost = {}\n"
+    "for i = 3, #ARGV - 1, 2 do\n"
+    "    local token = redis.call('HGET', ARGV[2] .. ARGV[i], 'token')\n"
+    "    if token == ARGV[i + 1] then\n"
+    "        redis.call('ZADD', KEYS[1], expiry, ARGV[i])\n"
+    "    elseif token then\n"
+    "        lost[#lost + 1] = (i - 3) / 2\n"
+    "    end\n"
+    "end\n"
+    "return lost\n";
+
+/* Makes one lease expire now, if its token holds.
+ *   KEYS[1] ccx:leases   KEYS[2] ccx:lease:<entry>   ARGV[1] entry id   ARGV[2] token
+ * Returns 1 when it did, 0 otherwise. */
+static const char lease_hand_back_script[] =
+    "if redis.call('HGET', KEYS[2], 'token') ~= ARGV[2] then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1])\n"
+    "return 1\n";
+
+struct lease_keeper {
+    char *url;
+    char lease_ms[32];
+    int timeout_ms;
+    redisContext *context; /* NULL while disconnected */
+};
+
+static void lease_disconnect(struct lease_keeper *keeper)
+{
+    if (keeper->context)
+        redisFree(keeper->context);
+    keeper->context = NULL;
+}
+
+static int lease_connect(struct lease_keeper *keeper)
+{
+    if (keeper->context)
+        return 0;
+    return redis_connect(keeper->url, keeper->timeout_ms, &keeper->context);
+}
+
+/* Sends one command. Returns 0 and *ret_reply (never an error reply), or -errno after
+ * dropping the connection. */
+static int lease_command(struct lease_keeper *keeper, int argc, const char **argv,
+                         redisReply **ret_reply)
+{
+    redisReply *reply;
+    int r;
+
+    r = lease_connect(keeper);
+    if (r < 0)
+        return r;
+
+    reply = redisCommandArgv(keeper->context, argc, argv, NULL);
+    if (!reply) {
+        r = redis_error_to_errno(keeper->context);
+        lease_disconnect(keeper);
+        return r;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        freeReplyObject(reply);
+        lease_disconnect(keeper);
+        return -EPROTO;
+    }
+
+    *ret_reply = reply;
+    return 0;
+}
+
+int lease_keeper_new(const char *url, uint64_t lease_ms, struct lease_keeper **ret_keeper)
+{
+    struct lease_keeper *keeper = calloc(1, sizeof(*keeper));
+    uint64_t timeout_ms = lease_ms / 6;
+
+    if (!keeper)
+        return -ENOMEM;
+
+    keeper->url = strdup(url);
+    if (!keeper->url) {
+        free(keeper);
+        return -ENOMEM;
+    }
+
+    if (timeout_ms > LEASE_TIMEOUT_MAX_MS)
+        timeout_ms = LEASE_TIMEOUT_MAX_MS;
+    if (timeout_ms < LEASE_TIMEOUT_MIN_MS)
+        timeout_ms = LEASE_TIMEOUT_MIN_MS;
+    keeper->timeout_ms = (int)timeout_ms;
+    snprintf(keeper->lease_ms, sizeof(keeper->lease_ms), "%" PRIu64, lease_ms);
+
+    *ret_keeper = keeper;
+    return 0;
+}
+
+void lease_keeper_free(struct lease_keeper *keeper)
+{
+    if (!keeper)
+        return;
+
+    lease_disconnect(keeper);
+    free(keeper->url);
+    free(keeper);
+}
+
+int lease_keeper_renew(struct lease_keeper *keeper, const struct lease_ref *leases,
+                       size_t count, bool *ret_lost)
+{
+    size_t argc = 6 + 2 * count;
+    _cleanup_free_ const char **argv = calloc(argc, sizeof(*argv));
+    _cleanup_free_ char (*tokens)[LEASE_TOKEN_SIZE] = calloc(count + 1, sizeof(*tokens));
+    _cleanup_reply_ redisReply *reply = NULL;
+    int r;
+
+    if (!argv || !tokens)
+        return -ENOMEM;
+
+    argv[0] = "EVAL";
+    argv[1] = lease_renew_script;
+    argv[2] = "1";
+    argv[3] = KEY_LEASES;
+    argv[4] = keeper->lease_ms;
+    argv[5] = KEY_LEASE_PREFIX;
+    for (size_t i = 0; i < count; i++) {
+        snprintf(tokens[i], sizeof(tokens[i]), "%" PRIu64, leases[i].token);
+        argv[6 + 2 * i] = leases[i].entry_id;
+        argv[7 + 2 * i] = tokens[i];
+        ret_lost[i] = false;
+    }
+
+    r = lease_command(keeper, (int)argc, argv, &reply);
+    if (r < 0)
+        return r;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        lease_disconnect(keeper);
+        return -EPROTO;
+    }
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *index = reply->element[i];
+
+        if (index->type == REDIS_REPLY_INTEGER && index->integer >= 0 &&
+            (size_t)index->integer < count)
+            ret_lost[index->integer] = true;
+    }
+    return 0;
+}
+
+int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease)
+{
+    _cleanup_free_ char *lease_key = NULL;
+    _cleanup_reply_ redisReply *reply = NULL;
+    char token[LEASE_TOKEN_SIZE];
+    int r;
+
+    if (asprintf(&lease_key, "%s%s", KEY_LEASE_PREFIX, lease->entry_id) < 0)
+        return -ENOMEM;
+    snprintf(token, sizeof(token), "%" PRIu64, lease->token);
+
+    const char *argv[] = { "EVAL", lease_hand_back_script, "2", KEY_LEASES, lease_key,
+                           lease->entry_id, token };
+
+    r = lease_command(keeper, 7, argv, &reply);
+    if (r < 0)
+        return r;
+
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        lease_disconnect(keeper);
+        return -EPROTO;
+    }
+    return reply->integer == 1 ? 1 : 0;
+}
