@@ -1,6 +1,7 @@
 #include "worker/filter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,9 +29,24 @@
 /* personality(0xffffffff) only reads the current persona. */
 #define FILTER_PERSONALITY_QUERY 0xffffffffUL
 
-/* Terminal ioctls that push input into, or read from, a terminal the job does not own. */
-static const uint64_t filter_refused_ioctls[] = {TIOCSTI, TIOCLINUX};
-#define FILTER_REFUSED_IOCTL_COUNT (sizeof(filter_refused_ioctls) / sizeof(uint64_t))
+/* Values of an int argument that make an otherwise harmless call harmful. */
+struct filter_refused_values {
+    int nr;             /* the syscall */
+    unsigned int arg;   /* which argument */
+    uint64_t values[2]; /* refused; the kernel reads them as 32 bits */
+    size_t count;
+};
+
+static const struct filter_refused_values filter_refused[] = {
+    /* Terminal ioctls that push input into, or read from, a terminal the job does not own. */
+    {.nr = SCMP_SYS(ioctl), .arg = 1, .values = {TIOCSTI, TIOCLINUX}, .count = 2},
+    /* A filter of the job's own would answer calls before ours sees them (the kernel runs
+     * the strictest action of a stack), and hide them from the worker's events. */
+    {.nr = SCMP_SYS(prctl), .arg = 0, .values = {PR_SET_SECCOMP}, .count = 1},
+    /* Drops the host's page cache of shared files (/usr): other tenants' jobs would read
+     * their runtimes from disk again. */
+    {.nr = SCMP_SYS(fadvise64), .arg = 3, .values = {POSIX_FADV_DONTNEED}, .count = 1},
+};
 
 static int filter_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned int arg_count,
                        const struct scmp_arg_cmp *args)
@@ -41,10 +58,12 @@ static int filter_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned in
     return ret;
 }
 
-/* Allows ioctl for every request in [low, high) (high <= 2^32) as aligned power-of-two
- * blocks, one masked comparison each. The kernel reads the request as 32 bits, so a value
- * with any of the upper 32 bits set must not match: the masks cover all 64 bits. */
-static int filter_allow_ioctl_range(scmp_filter_ctx ctx, uint64_t low, uint64_t high)
+/* Allows syscall nr for every value of argument arg in [low, high) (high <= 2^32) as
+ * aligned power-of-two blocks, one masked comparison each. The kernel reads these
+ * arguments as 32-bit ints, so a value with any of the upper 32 bits set must not match
+ * (it could hide a refused value there): the masks cover all 64 bits. */
+static int filter_allow_int_range(scmp_filter_ctx ctx, int nr, unsigned int arg, uint64_t low,
+                                  uint64_t high)
 {
     while (low < high) {
         uint64_t block = low ? low & -low : UINT64_C(1) << 32;
@@ -53,9 +72,10 @@ static int filter_allow_ioctl_range(scmp_filter_ctx ctx, uint64_t low, uint64_t 
         while (low + block > high)
             block >>= 1;
 
-        struct scmp_arg_cmp arg = SCMP_A1(SCMP_CMP_MASKED_EQ, ~(block - 1), low);
+        struct scmp_arg_cmp cmp = {
+            .arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = ~(block - 1), .datum_b = low};
 
-        ret = filter_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &arg);
+        ret = filter_rule(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
         if (ret < 0)
             return ret;
         low += block;
@@ -63,27 +83,29 @@ static int filter_allow_ioctl_range(scmp_filter_ctx ctx, uint64_t low, uint64_t 
     return 0;
 }
 
-/* Every ioctl request but the refused terminal ones. */
-static int filter_allow_ioctl(scmp_filter_ctx ctx)
+static int filter_compare_u64(const void *a, const void *b)
 {
-    uint64_t sorted[FILTER_REFUSED_IOCTL_COUNT];
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Allows every 32-bit value of the argument but the refused ones. */
+static int filter_allow_int_except(scmp_filter_ctx ctx, const struct filter_refused_values *r)
+{
+    uint64_t sorted[sizeof(r->values) / sizeof(r->values[0])];
     uint64_t low = 0;
     int ret;
 
-    memcpy(sorted, filter_refused_ioctls, sizeof(sorted));
-    if (sorted[0] > sorted[1]) {
-        uint64_t swap = sorted[0];
-
-        sorted[0] = sorted[1];
-        sorted[1] = swap;
-    }
-    for (size_t i = 0; i < FILTER_REFUSED_IOCTL_COUNT; i++) {
-        ret = filter_allow_ioctl_range(ctx, low, sorted[i]);
+    memcpy(sorted, r->values, r->count * sizeof(sorted[0]));
+    qsort(sorted, r->count, sizeof(sorted[0]), filter_compare_u64);
+    for (size_t i = 0; i < r->count; i++) {
+        ret = filter_allow_int_range(ctx, r->nr, r->arg, low, sorted[i]);
         if (ret < 0)
             return ret;
         low = sorted[i] + 1;
     }
-    return filter_allow_ioctl_range(ctx, low, UINT64_C(1) << 32);
+    return filter_allow_int_range(ctx, r->nr, r->arg, low, UINT64_C(1) << 32);
 }
 
 /* A syscall the profile allows: unconditionally, or for the few whose arguments decide
@@ -93,8 +115,10 @@ static int filter_allow(scmp_filter_ctx ctx, int nr)
     struct scmp_arg_cmp arg;
     int ret;
 
-    if (nr == SCMP_SYS(ioctl))
-        return filter_allow_ioctl(ctx);
+    for (size_t i = 0; i < sizeof(filter_refused) / sizeof(filter_refused[0]); i++) {
+        if (filter_refused[i].nr == nr)
+            return filter_allow_int_except(ctx, &filter_refused[i]);
+    }
 
     if (nr == SCMP_SYS(clone)) {
         arg = SCMP_A0(SCMP_CMP_MASKED_EQ, FILTER_NAMESPACE_FLAGS, 0);

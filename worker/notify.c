@@ -1,6 +1,7 @@
 #include "worker/notify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <linux/audit.h>
@@ -142,6 +144,13 @@ static void notify_append_arguments(char *buf, size_t size, size_t *used, const 
                                         : request == TIOCLINUX ? "TIOCLINUX"
                                                                : "other",
                       args[1]);
+    } else if (strcmp(name, "prctl") == 0) {
+        notify_append(buf, size, used, " option=%s raw_option=0x%" PRIx64,
+                      (uint32_t)args[0] == PR_SET_SECCOMP ? "PR_SET_SECCOMP" : "other", args[0]);
+    } else if (strcmp(name, "fadvise64") == 0) {
+        notify_append(buf, size, used, " fd=%" PRId32 " advice=%s raw_advice=0x%" PRIx64,
+                      (int32_t)args[0],
+                      (uint32_t)args[3] == POSIX_FADV_DONTNEED ? "DONTNEED" : "other", args[3]);
     } else if (strcmp(name, "personality") == 0) {
         notify_append(buf, size, used, " persona=0x%" PRIx64, args[0]);
     } else if (strcmp(name, "prlimit64") == 0) {

@@ -150,6 +150,9 @@ Test(notify, describes_refused_calls_with_decoded_arguments)
                      "syscall=process_vm_readv pid=1");
     cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(pidfd_getfd), 3, 2, 0, &foreign),
                      "syscall=pidfd_getfd pidfd=3 fd=2");
+    cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(prctl), (1ULL << 32) | 22, 2, 0,
+                              &foreign),
+                     "syscall=prctl option=PR_SET_SECCOMP raw_option=0x100000016");
     cr_assert_str_eq(describe(AUDIT_ARCH_X86_64, SCMP_SYS(mount), 1, 2, 3, &foreign),
                      "syscall=mount args=0x1,0x2,0x3");
 }
