@@ -24,9 +24,11 @@
  * bound first so that the client gets a precise reason. */
 #define JOB_DEPTH_MAX 32
 
-/* An oversized message is read for id, tenant and meta only when it holds few elements: the
- * parser allocates per element, and the point of the size cap is to bound that work. */
+/* An oversized message is read for its id and tenant only when it holds few elements and
+ * is at most JOB_OVERSIZE_PARSE_FACTOR times max_job_bytes: the parser allocates per element
+ * and copies every string, and the point of the size cap is to bound that work. */
 #define JOB_OVERSIZE_ELEMENTS_MAX 65536
+#define JOB_OVERSIZE_PARSE_FACTOR 2
 
 /* How much of a client value is quoted back in a reject reason. */
 #define JOB_EXCERPT_MAX 64
@@ -338,6 +340,7 @@ static const char *path_problem(const char *ptr, size_t len)
 struct job_reader {
     struct job *job;
     const struct ccx_config *config;
+    bool oversized;                  /* the message is over max_job_bytes */
     const struct language *language;
     const msgpack_object *fields[JOB_FIELD_COUNT];
 };
@@ -769,7 +772,8 @@ static int reader_body(struct job_reader *reader)
 }
 
 /* id, tenant and meta: read even from a rejected message so that its answer reaches the
- * client under the right id with its meta. */
+ * client under the right id with its meta. An oversized message's meta is not echoed: it
+ * could be as large as the message, and the result must stay within what Redis stores. */
 static int reader_identity(struct job_reader *reader)
 {
     int r;
@@ -779,7 +783,7 @@ static int reader_identity(struct job_reader *reader)
         return r;
 
     r = reader_tenant(reader);
-    if (r < 0)
+    if (r < 0 || reader->oversized)
         return r;
 
     return reader_meta(reader);
@@ -806,9 +810,10 @@ static struct job *job_new(const char *entry_id, const struct ccx_config *config
 
 /* Scans and parses the message into unpacked. Returns 1 when unpacked holds the message's
  * first object, 0 when the message is rejected unparsed, or -ENOMEM. */
-static int job_parse(struct job *job, const uint8_t *data, size_t size, bool oversized,
-                     msgpack_unpacked *unpacked)
+static int job_parse(struct job *job, const uint8_t *data, size_t size,
+                     const struct ccx_config *config, msgpack_unpacked *unpacked)
 {
+    bool oversized = size > config->max_job_bytes;
     uint64_t elements = 0;
     size_t end = 0;
     size_t off = 0;
@@ -823,7 +828,8 @@ static int job_parse(struct job *job, const uint8_t *data, size_t size, bool ove
     if (r < 0)
         return job_reject(job, "job is not valid msgpack (malformed or cut short)");
 
-    if (oversized && elements > JOB_OVERSIZE_ELEMENTS_MAX)
+    if (oversized && (elements > JOB_OVERSIZE_ELEMENTS_MAX ||
+                      size / JOB_OVERSIZE_PARSE_FACTOR > config->max_job_bytes))
         return 0;
 
     switch (msgpack_unpack_next(unpacked, (const char *)data, end, &off)) {
@@ -852,8 +858,7 @@ int job_decode(const void *data, size_t size, const char *entry_id,
 {
     _cleanup_unpacked_ msgpack_unpacked unpacked;
     _cleanup_job_ struct job *job = NULL;
-    struct job_reader reader = { .config = config };
-    bool oversized = size > config->max_job_bytes;
+    struct job_reader reader = { .config = config, .oversized = size > config->max_job_bytes };
     int r;
 
     msgpack_unpacked_init(&unpacked);
@@ -862,14 +867,14 @@ int job_decode(const void *data, size_t size, const char *entry_id,
         return -ENOMEM;
     reader.job = job;
 
-    if (oversized) {
+    if (reader.oversized) {
         r = job_reject(job, "job message is %zu bytes, above max_job_bytes %llu", size,
                        (unsigned long long)config->max_job_bytes);
         if (r < 0)
             return r;
     }
 
-    r = job_parse(job, data, size, oversized, &unpacked);
+    r = job_parse(job, data, size, config, &unpacked);
     if (r < 0)
         return r;
 

@@ -234,6 +234,19 @@ class FleetTest(FleetTestCase):
         self.assertTrue(result["reason"])
         self.assert_hello("python")
 
+    def test_oversized_meta_is_not_echoed(self):
+        # A result holding the meta of a message near Redis's 512 MiB value limit could not
+        # be stored at all; the answer must stay small whatever the message held.
+        meta = b"\0" * (17 * 1024 * 1024)
+        job_id, entry_id = self.fleet.enqueue("python", b"print(1)\n", meta=meta)
+        result = self.fleet.wait(job_id, entry_id)
+        self.assert_status(result, "rejected")
+        self.assertEqual(result["id"], job_id)
+        self.assertIn("max_job_bytes", result["reason"])
+        self.assertIsNone(result["meta"])
+        self.assertLess(len(self.fleet.r.get("ccx:result:" + job_id)), 64 * 1024)
+        self.assert_hello("python")
+
     def test_hostile_file_names_are_rejected_and_touch_nothing(self):
         # Each name would land outside the workspace, or be read as something else, if the
         # worker ever used it as a path: the decoder must refuse the job before that.

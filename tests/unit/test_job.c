@@ -319,6 +319,8 @@ Test(job, accepts_limit_equal_to_ceiling)
 
 /* ==== Malformed messages ==== */
 
+/* The identity comes back so that the client is answered under its id; meta does not, since
+ * it could be as large as the message and the result must stay storable. */
 Test(job, rejects_oversized_message_but_reads_identity)
 {
     size_t big = 20 * 1024 * 1024;
@@ -337,15 +339,22 @@ Test(job, rejects_oversized_message_but_reads_identity)
     put_strn(&m, source, big);
     put_str(&m, "meta");
     msgpack_pack_int(&m.pk, 42);
-    config->max_job_bytes = 1024 * 1024;
+    config->max_job_bytes = 16 * 1024 * 1024;
     job = decode(&m);
 
-    expect_reject(job, "max_job_bytes 1048576");
+    expect_reject(job, "max_job_bytes 16777216");
     cr_assert_str_eq(job->id, "big-1");
     cr_assert_str_eq(job->tenant, "acme");
-    cr_assert_eq(job->meta_size, 1);
-    cr_assert_eq(job->meta[0], 42);
+    cr_assert_null(job->meta, "an oversized message's meta must not be echoed");
     cr_assert_eq(job->file_count, 0, "an oversized job must not be decoded further");
+    job_free(job);
+
+    /* Over twice the cap, it is not even parsed: answered under its stream entry id. */
+    config->max_job_bytes = 1024 * 1024;
+    job = decode(&m);
+    expect_reject(job, "max_job_bytes 1048576");
+    cr_assert_str_eq(job->id, "1700000000000-0");
+    cr_assert_null(job->meta);
     job_free(job);
     msg_destroy(&m);
     free(source);
