@@ -302,6 +302,51 @@ bool job_id_valid(const char *id)
 
 /* Why a file path from a client is refused, or NULL when it is acceptable. The sandbox
  * creates these paths under the workspace: none may reach outside it. */
+/* Whether ptr holds well-formed UTF-8: shortest forms only, no surrogates, nothing past
+ * U+10FFFF. msgpack's str is UTF-8 by definition; clients that decode strictly (Python's
+ * msgpack does) could not read a result that echoed anything else. */
+static bool utf8_valid(const char *ptr, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)ptr;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t extra;
+        uint32_t code;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+            code = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            code = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            code = c & 0x07;
+        } else {
+            return false;
+        }
+
+        if (len - i <= extra)
+            return false;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            code = code << 6 | (s[i + k] & 0x3f);
+        }
+        if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) ||
+            (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+            return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
 static const char *path_problem(const char *ptr, size_t len)
 {
     size_t start = 0;
@@ -312,6 +357,8 @@ static const char *path_problem(const char *ptr, size_t len)
         return "is longer than 255 bytes";
     if (memchr(ptr, '\0', len))
         return "contains a NUL byte";
+    if (!utf8_valid(ptr, len))
+        return "is not UTF-8";
     if (ptr[0] == '/')
         return "is absolute";
     /* The entry file's path is handed to an interpreter or compiler, which would read a
@@ -455,9 +502,10 @@ static int reader_language(struct job_reader *reader)
     if (obj->type != MSGPACK_OBJECT_STR)
         return job_reject(job, "language must be a string");
 
-    /* Kept for the result even when unknown, when it is short and free of NULs. */
+    /* Kept for the result even when unknown, when it is short, UTF-8 and free of NULs. */
     if (obj->via.str.size <= JOB_LANGUAGE_MAX &&
-        !memchr(obj->via.str.ptr, '\0', obj->via.str.size)) {
+        !memchr(obj->via.str.ptr, '\0', obj->via.str.size) &&
+        utf8_valid(obj->via.str.ptr, obj->via.str.size)) {
         r = replace_string(&job->language, obj->via.str.ptr, obj->via.str.size);
         if (r < 0)
             return r;
@@ -688,8 +736,9 @@ static int reader_args(struct job_reader *reader)
     for (uint32_t i = 0; i < obj->via.array.size; i++) {
         const msgpack_object *arg = &obj->via.array.ptr[i];
 
-        if (arg->type != MSGPACK_OBJECT_STR || memchr(arg->via.str.ptr, '\0', arg->via.str.size))
-            return job_reject(job, "args[%u] must be a string without NUL bytes", i);
+        if (arg->type != MSGPACK_OBJECT_STR || memchr(arg->via.str.ptr, '\0', arg->via.str.size) ||
+            !utf8_valid(arg->via.str.ptr, arg->via.str.size))
+            return job_reject(job, "args[%u] must be UTF-8 text without NUL bytes", i);
 
         args[i] = bytes_dup(arg->via.str.ptr, arg->via.str.size);
         if (!args[i])

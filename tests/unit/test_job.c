@@ -1109,7 +1109,55 @@ Test(job, rejects_arg_with_nul)
     put_strn(&m, "a\0b", 3);
     job = decode(&m);
 
-    cr_assert_str_eq(job->reject_reason, "args[1] must be a string without NUL bytes");
+    cr_assert_str_eq(job->reject_reason, "args[1] must be UTF-8 text without NUL bytes");
+    job_free(job);
+    msg_destroy(&m);
+}
+
+/* Text fields are echoed or used as names: anything but well-formed UTF-8 is refused, the
+ * forms that strict decoders reject included. */
+Test(job, rejects_text_that_is_not_utf8)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } bad[] = {
+        {"a\xff", 2},          /* never valid */
+        {"\xc0\xaf", 2},       /* overlong '/' */
+        {"\xed\xa0\x80", 3},   /* a surrogate */
+        {"\xf4\x90\x80\x80", 4}, /* past U+10FFFF */
+        {"\xe2\x82", 2},       /* cut short */
+    };
+    struct msg m;
+    struct job *job;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        job = decode_file_path(bad[i].bytes, bad[i].len);
+        expect_reject(job, "is not UTF-8");
+        job_free(job);
+    }
+
+    job = decode_file_path("caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x90\x8d.py", 17);
+    cr_assert_null(job->reject_reason, "%s", job->reject_reason);
+    job_free(job);
+
+    begin_python(&m, 3);
+    put_str(&m, "args");
+    msgpack_pack_array(&m.pk, 1);
+    put_strn(&m, "\xff", 1);
+    job = decode(&m);
+    cr_assert_str_eq(job->reject_reason, "args[0] must be UTF-8 text without NUL bytes");
+    job_free(job);
+    msg_destroy(&m);
+
+    msg_init(&m);
+    msgpack_pack_map(&m.pk, 2);
+    put_str(&m, "language");
+    put_strn(&m, "py\xffthon", 7);
+    put_kv(&m, "source", "print(1)\n");
+    job = decode(&m);
+    expect_reject(job, "language");
+    cr_assert_null(job->language, "a language that is not UTF-8 must not be echoed");
     job_free(job);
     msg_destroy(&m);
 }
@@ -1125,7 +1173,7 @@ Test(job, rejects_non_string_arg)
     msgpack_pack_int(&m.pk, 5);
     job = decode(&m);
 
-    expect_reject(job, "args[0] must be a string");
+    expect_reject(job, "args[0] must be UTF-8 text");
     job_free(job);
     msg_destroy(&m);
 }
