@@ -848,15 +848,15 @@ static int jobq_take_dead(struct jobq *jobq, const redisReply *reply)
         log_job(job, LOG_LEVEL_WARN, "lease_lost_at_finish", "entry_id=%s token=%" PRIu64
                 " during=bury action=left_for_reclaim", lease.entry_id, lease.token);
     else if (r < 0)
-        log_job(job, LOG_LEVEL_WARN, "bury_failed", "entry_id=%s errno=%d "
-                "action=left_for_reclaim", lease.entry_id, -r);
+        log_job(job, LOG_LEVEL_WARN, "bury_failed",
+                "entry_id=%s errno=%d action=left_for_reclaim", lease.entry_id, -r);
     job_free(job);
     return r == -ENOMEM ? r : 0;
 }
 
 /* Takes over one entry whose lease expired, or that was delivered and never leased
- * (jobq_reclaim_script), and claims it, or buries it when it is to be given up on. Asks Redis at most once per JOBQ_RECLAIM_EVERY_MS
- * while there is nothing to take. Returns 1 with *ret_job and *ret_lease, 0 when there is
+ * (jobq_reclaim_script), and claims it, or buries it when it is to be given up on. Asks
+ * Redis at most once per JOBQ_RECLAIM_EVERY_MS while there is nothing to take. Returns 1 with *ret_job and *ret_lease, 0 when there is
  * none, or -errno. */
 static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
                                struct jobq_lease *ret_lease)
