@@ -690,7 +690,8 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
 {
     static const char *const keys[] = {
         "redis_url", "result_ttl_s", "events_maxlen", "max_job_bytes", "max_files",
-        "max_args", "shutdown_grace_s", "lease_ms", "limits", "sandbox", "languages",
+        "max_args", "shutdown_grace_s", "lease_ms", "max_attempts", "retry_backoff_ms",
+        "poison_deliveries", "limits", "sandbox", "languages",
     };
     static const struct config_number numbers[] = {
         { "result_ttl_s", 86400, 1, INT32_MAX, offsetof(struct ccx_config, result_ttl_s) },
@@ -703,6 +704,12 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
         /* Renewed every third of it: below a second the beat nears a Redis round trip under
          * load; above ten minutes a host that died holds its jobs too long. */
         { "lease_ms", 15000, 1000, 600000, offsetof(struct ccx_config, lease_ms) },
+        /* Runs of one job, counting every holder; 100 is far past any useful retry. */
+        { "max_attempts", 3, 1, 100, offsetof(struct ccx_config, max_attempts) },
+        /* 0 retries at once; the doubled wait stops at CONFIG_RETRY_BACKOFF_CAP_MS anyway. */
+        { "retry_backoff_ms", 1000, 0, CONFIG_RETRY_BACKOFF_CAP_MS,
+          offsetof(struct ccx_config, retry_backoff_ms) },
+        { "poison_deliveries", 2, 1, 100, offsetof(struct ccx_config, poison_deliveries) },
     };
     int r;
 
@@ -726,6 +733,12 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
         if (r < 0)
             return r;
     }
+
+    /* A job quarantined only after it ran out of attempts would never be quarantined. */
+    if (config->poison_deliveries > config->max_attempts)
+        return config_fail(parser, "poison_deliveries",
+                           "must be at most max_attempts (%llu)",
+                           (unsigned long long)config->max_attempts);
 
     r = config_read_limits(parser, root, config);
     if (r < 0)

@@ -11,6 +11,9 @@
 
 #include "limits.h"
 
+/* The longest a retry waits, however many attempts came before. */
+#define CONFIG_RETRY_BACKOFF_CAP_MS 60000
+
 /* One language: how its entry file is named, optionally how it is compiled, how it runs.
  * In argv templates the token "{main}" stands for the entry file's path in the workspace;
  * the job's args are appended to run_argv. */
@@ -61,6 +64,9 @@ struct ccx_config {
     uint64_t max_args;       /* most arguments one job may carry */
     uint64_t shutdown_grace_s; /* how long SIGTERM waits for a running job */
     uint64_t lease_ms;       /* a job's lease lasts this long unless renewed (Redis time) */
+    uint64_t max_attempts;   /* runs of one job at most, and the ceiling of a job's own */
+    uint64_t retry_backoff_ms; /* wait before the 2nd run after internal_error, doubled after */
+    uint64_t poison_deliveries; /* holders lost (worker died, lease ran out) before quarantine */
     struct limits limits_default;
     struct limits limits_max;
     struct sandbox_config sandbox;

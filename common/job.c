@@ -45,11 +45,13 @@ enum job_field {
     JOB_FIELD_STDIN,
     JOB_FIELD_ARGS,
     JOB_FIELD_LIMITS,
+    JOB_FIELD_MAX_ATTEMPTS,
     JOB_FIELD_COUNT,
 };
 
 static const char *const job_field_names[JOB_FIELD_COUNT] = {
     "id", "tenant", "meta", "language", "source", "files", "main", "stdin", "args", "limits",
+    "max_attempts",
 };
 
 static void job_freep(struct job **job)
@@ -804,11 +806,31 @@ static int reader_limits(struct job_reader *reader)
     return 0;
 }
 
+/* A job may ask for fewer runs than the fleet allows, never more: like a limit, a value over
+ * the ceiling is refused rather than lowered. */
+static int reader_max_attempts(struct job_reader *reader)
+{
+    const msgpack_object *obj = reader_field(reader, JOB_FIELD_MAX_ATTEMPTS);
+    uint64_t ceiling = reader->config->max_attempts;
+
+    if (!obj)
+        return 0;
+    if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 == 0)
+        return job_reject(reader->job, "max_attempts must be a positive integer");
+    if (obj->via.u64 > ceiling)
+        return job_reject(reader->job, "max_attempts %llu is above the ceiling %llu",
+                          (unsigned long long)obj->via.u64, (unsigned long long)ceiling);
+
+    reader->job->max_attempts = (uint32_t)obj->via.u64;
+    return 0;
+}
+
 /* The fields that make the job runnable, read once the message is known to be a clean map. */
 static int reader_body(struct job_reader *reader)
 {
     static int (*const steps[])(struct job_reader *) = {
         reader_language, reader_sources, reader_stdin, reader_args, reader_limits,
+        reader_max_attempts,
     };
 
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -854,6 +876,7 @@ static struct job *job_new(const char *entry_id, const struct ccx_config *config
 
     job->limits = config->limits_default;
     job->attempt = 1;
+    job->max_attempts = (uint32_t)config->max_attempts;
     return TAKE_PTR(job);
 }
 

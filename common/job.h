@@ -32,6 +32,7 @@ struct job {
     uint8_t *meta;   /* the client's `meta`, raw msgpack, echoed back untouched */
     size_t meta_size;
     uint32_t attempt; /* 1 for the first delivery */
+    uint32_t max_attempts; /* the job's own, else the config's: runs before it is given up */
 
     /* Set when the job must not run: a sentence for the client's result `reason`. */
     char *reject_reason;

@@ -13,7 +13,11 @@
 
 /* Leases: which worker may run a stream entry, until when, under which fencing token. */
 #define KEY_LEASES "ccx:leases"          /* zset: entry id -> expiry, ms of Redis TIME */
-#define KEY_LEASE_PREFIX "ccx:lease:"    /* hash per entry: token consumer host attempt job_id */
+#define KEY_LEASE_PREFIX "ccx:lease:"    /* hash per entry: token attempt state history ... */
 #define KEY_TOKEN "ccx:token"            /* counter: fencing tokens, only ever INCR'd */
+
+/* Jobs given up on (out of attempts, or quarantined as poison), and the fleet's counters. */
+#define KEY_DEAD "ccx:dead"              /* stream: one entry per job given up on */
+#define KEY_STATS "ccx:stats"            /* hash: retries dead_letters poison_quarantines ... */
 
 #endif

@@ -22,6 +22,7 @@ static const char *const job_status_names[JOB_STATUS_COUNT] = {
     [JOB_STATUS_COMPILE_ERROR] = "compile_error",
     [JOB_STATUS_REJECTED] = "rejected",
     [JOB_STATUS_INTERNAL_ERROR] = "internal_error",
+    [JOB_STATUS_DEAD_LETTER] = "dead_letter",
 };
 
 const char *job_status_name(enum job_status status)

@@ -24,6 +24,7 @@ enum job_status {
     JOB_STATUS_COMPILE_ERROR,
     JOB_STATUS_REJECTED,
     JOB_STATUS_INTERNAL_ERROR,
+    JOB_STATUS_DEAD_LETTER,
     JOB_STATUS_COUNT,
 };
 
@@ -91,7 +92,7 @@ void step_outcome_clear(struct step_outcome *outcome);
 struct result {
     char *id;
     enum job_status status;
-    char *reason;            /* why, for rejected and internal_error; NULL otherwise */
+    char *reason;            /* why, for rejected, internal_error and dead_letter; else NULL */
     char *language;
     char *tenant;
     struct step_outcome run;

@@ -29,27 +29,33 @@
  * token, when one host lost a job and took it over again). A lease that is gone altogether
  * is neither renewed nor lost: either its job was answered by another holder (the result
  * script then keeps that answer) or Redis lost its data, and then the run in progress is
- * the only one left to answer the client. */
+ * the only one left to answer the client. Neither is a lease in state retry: its worker
+ * has put it back to expire after a backoff, and is about to release it. */
 static const char lease_renew_script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local expiry = string.format('%.0f', now + tonumber(ARGV[1]))\n"
     "local lost = {}\n"
     "for i = 3, #ARGV - 1, 2 do\n"
-    "    local token = redis.call('HGET', ARGV[2] .. ARGV[i], 'token')\n"
+    "    local f = redis.call('HMGET', ARGV[2] .. ARGV[i], 'token', 'state')\n"
+    "    local token = f[1]\n"
     "    if token == ARGV[i + 1] then\n"
-    "        redis.call('ZADD', KEYS[1], expiry, ARGV[i])\n"
+    "        if f[2] ~= 'retry' then redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end\n"
     "    elseif token then\n"
     "        lost[#lost + 1] = (i - 3) / 2\n"
     "    end\n"
     "end\n"
     "return lost\n";
 
-/* Makes one lease expire now, if its token holds.
+/* Makes one lease expire now, if its token holds, and marks it handed back: the reclaim
+ * that takes it records that the worker died (a count that finds poison jobs). A lease in
+ * state retry is left to its backoff: the job's run was over before the worker died.
  *   KEYS[1] ccx:leases   KEYS[2] ccx:lease:<entry>   ARGV[1] entry id   ARGV[2] token
  * Returns 1 when it did, 0 otherwise. */
 static const char lease_hand_back_script[] =
-    "if redis.call('HGET', KEYS[2], 'token') ~= ARGV[2] then return 0 end\n"
+    "local f = redis.call('HMGET', KEYS[2], 'token', 'state')\n"
+    "if f[1] ~= ARGV[2] or f[2] == 'retry' then return 0 end\n"
+    "redis.call('HSET', KEYS[2], 'state', 'handed_back')\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1])\n"

@@ -45,7 +45,7 @@
 #define JOBQ_BACKOFF_MIN_MS 100
 #define JOBQ_BACKOFF_MAX_MS 5000
 #define JOBQ_STREAM_ID_SIZE JOBQ_ENTRY_ID_SIZE
-#define JOBQ_MAX_ARGS 16
+#define JOBQ_MAX_ARGS 24
 /* How many of the oldest long-idle pending entries a reclaim looks through for one that
  * has no lease. */
 #define JOBQ_ORPHAN_SCAN "16"
@@ -55,17 +55,29 @@
     "local t = redis.call('TIME')\n"                                                       \
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
+/* Appends one attempt to the history a lease hash keeps (a msgpack array of maps), for the
+ * dead-letter entry should the job be given up on. */
+#define JOBQ_LUA_HISTORY                                                                   \
+    "local function add_history(hash, item)\n"                                            \
+    "    local packed = redis.call('HGET', hash, 'history')\n"                            \
+    "    local list = packed and cmsgpack.unpack(packed) or {}\n"                         \
+    "    list[#list + 1] = item\n"                                                        \
+    "    redis.call('HSET', hash, 'history', cmsgpack.pack(list))\n"                      \
+    "end\n"
+
 /* Gives this worker a lease on an entry it was delivered, atomically.
  *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:lease:<entry>   KEYS[4] ccx:token
  *   KEYS[5] ccx:result:<job id>
  *   ARGV[1] the group   ARGV[2] the entry id   ARGV[3] this consumer   ARGV[4] the host
- *   ARGV[5] the job id   ARGV[6] lease_ms
+ *   ARGV[5] the job id   ARGV[6] lease_ms   ARGV[7] the tenant   ARGV[8] the job's max_attempts
  * The group's pending list must name this consumer: a worker whose delivery came late (a
  * slow reconnect) finds the entry reclaimed by another and leaves it. An entry whose job was
  * answered already (a redelivery after the result was stored) is retired here and never run
- * again. The hash outlives an expired lease, so attempt counts every holder. Returns {1,
- * token, attempt}, {0} when the job was answered already, {-1} when another consumer owns
- * the entry. */
+ * again. The hash outlives an expired lease, so attempt counts every holder. An entry
+ * waiting out a retry's backoff, or given up on and waiting to be buried, is only taken
+ * through a reclaim: this consumer may read it again from its pending list after a
+ * reconnect. Returns {1, token, attempt}, {0} when the job was answered already, {-1} when
+ * another consumer owns the entry, {-2} when it is waiting (state retry or dead). */
 static const char jobq_claim_script[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
     "if #p == 0 or p[1][2] ~= ARGV[3] then return {-1} end\n"
@@ -76,30 +88,44 @@ static const char jobq_claim_script[] =
     "    redis.call('DEL', KEYS[3])\n"
     "    return {0}\n"
     "end\n"
+    "local state = redis.call('HGET', KEYS[3], 'state')\n"
+    "if state == 'retry' or state == 'dead' then return {-2} end\n"
     JOBQ_LUA_NOW
     "local attempt = redis.call('HINCRBY', KEYS[3], 'attempt', 1)\n"
     "local token = redis.call('INCR', KEYS[4])\n"
     "redis.call('HSET', KEYS[3], 'token', token, 'consumer', ARGV[3], 'host', ARGV[4],\n"
-    "           'job_id', ARGV[5])\n"
+    "           'job_id', ARGV[5], 'tenant', ARGV[7], 'max_attempts', ARGV[8],\n"
+    "           'state', 'running')\n"
     "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[6])), ARGV[2])\n"
     "return {1, token, attempt}\n";
 
-/* Takes over one entry whose worker is gone, for this consumer.
- *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:token
+/* Takes over one entry whose worker is gone, or whose retry is due, for this consumer.
+ *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:token   KEYS[4] ccx:stats
  *   ARGV[1] the group   ARGV[2] this consumer   ARGV[3] lease_ms   ARGV[4] ccx:lease:
+ *   ARGV[5] max_attempts of the config   ARGV[6] poison_deliveries
  * It picks the oldest expired lease, or else a pending entry idle for lease_ms that has no
  * lease at all (its consumer died between delivery and claim; such a delivery counts as an
  * attempt, unless the entry was leased before and the hash counted it already). The entry
  * moves to this consumer in the group (XCLAIM, so the pending list stays right), gets a new
  * token at once (fencing the last holder) and an expiry lease_ms ahead, so that no other
- * worker takes it before this one claims it (jobq_claim_script).
+ * worker takes it before this one claims it (jobq_claim_script) or buries it
+ * (jobq_bury_script).
+ * An expired lease in state retry is a backoff that ran out: the job simply runs again. Any
+ * other expired lease lost its holder (state handed_back: its worker died; else its host or
+ * link to Redis failed); that goes into the history and the count of holders lost, and once
+ * that count reaches poison_deliveries, or the attempts reach the job's max_attempts (the
+ * hash's, else the config's), the entry is marked dead (and stays so until buried).
  * The hash key is built here: the script runs on one Redis, not a cluster. Returns {0}
  * when there is nothing to take, {1, kind, {entry, fields}} (kind "expired" or "orphan"),
  * {2, entry} when the entry was gone from the stream (its lease is cleared), {3, entry}
- * when it was no longer pending (its expiry is cleared; the hash stays). */
+ * when it was no longer pending (its expiry is cleared; the hash stays), {4, kind, {entry,
+ * fields}, token, why, attempts, holders lost, how the last attempt ended, its reason} when
+ * the entry is to be buried (why: "poison" or "max_attempts"). */
 static const char jobq_reclaim_script[] =
     JOBQ_LUA_NOW
+    JOBQ_LUA_HISTORY
     "local kind = 'expired'\n"
+    "local orphan_of = ''\n"
     "local entry = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)[1]\n"
     "if not entry then\n"
     "    kind = 'orphan'\n"
@@ -107,7 +133,11 @@ static const char jobq_reclaim_script[] =
     "                          " JOBQ_ORPHAN_SCAN ")\n"
     "    if p['err'] then return {0} end\n"
     "    for _, row in ipairs(p) do\n"
-    "        if not redis.call('ZSCORE', KEYS[2], row[1]) then entry = row[1] break end\n"
+    "        if not redis.call('ZSCORE', KEYS[2], row[1]) then\n"
+    "            entry = row[1]\n"
+    "            orphan_of = row[2]\n"
+    "            break\n"
+    "        end\n"
     "    end\n"
     "end\n"
     "if not entry then return {0} end\n"
@@ -124,12 +154,133 @@ static const char jobq_reclaim_script[] =
     "    redis.call('ZREM', KEYS[2], entry)\n"
     "    return {3, entry}\n"
     "end\n"
-    "if kind == 'orphan' and redis.call('EXISTS', hash) == 0 then\n"
-    "    redis.call('HINCRBY', hash, 'attempt', 1)\n"
+    "local f = redis.call('HMGET', hash, 'state', 'attempt', 'host', 'consumer',\n"
+    "                     'max_attempts')\n"
+    "local state = f[1]\n"
+    "local attempt = tonumber(f[2]) or 0\n"
+    "if state ~= 'retry' and state ~= 'dead' then\n"
+    "    local why = 'lease expired: its host or its link to Redis failed'\n"
+    "    if state == 'handed_back' then why = 'handed back: its worker died' end\n"
+    "    if kind == 'orphan' then why = 'delivered but never leased: its worker died' end\n"
+    "    if attempt == 0 then\n"
+    "        attempt = 1\n"
+    "        redis.call('HSET', hash, 'attempt', 1)\n"
+    "    end\n"
+    "    add_history(hash, {attempt = attempt, host = f[3] or '',\n"
+    "                       consumer = f[4] or orphan_of, ended = 'holder_lost',\n"
+    "                       reason = why, at = now})\n"
+    "    local lost = redis.call('HINCRBY', hash, 'lost', 1)\n"
+    "    redis.call('HINCRBY', KEYS[4], 'leases_expired', 1)\n"
+    "    if lost >= tonumber(ARGV[6]) then\n"
+    "        state = 'dead'\n"
+    "        redis.call('HSET', hash, 'dead', 'poison')\n"
+    "    elseif attempt >= (tonumber(f[5]) or tonumber(ARGV[5])) then\n"
+    "        state = 'dead'\n"
+    "        redis.call('HSET', hash, 'dead', 'max_attempts')\n"
+    "    end\n"
     "end\n"
-    "redis.call('HSET', hash, 'token', redis.call('INCR', KEYS[3]), 'consumer', ARGV[2])\n"
+    "if state ~= 'dead' then state = 'claimed' end\n"
+    "local token = redis.call('INCR', KEYS[3])\n"
+    "redis.call('HSET', hash, 'token', token, 'consumer', ARGV[2], 'state', state)\n"
     "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[3])), entry)\n"
-    "return {1, kind, found[1]}\n";
+    "redis.call('HINCRBY', KEYS[4], 'reclaims', 1)\n"
+    "if state == 'claimed' then return {1, kind, found[1]} end\n"
+    "local d = redis.call('HMGET', hash, 'dead', 'attempt', 'lost', 'history')\n"
+    "local list = d[4] and cmsgpack.unpack(d[4]) or {}\n"
+    "local last = list[#list] or {ended = 'holder_lost', reason = 'unknown'}\n"
+    "return {4, kind, found[1], token, d[1], tonumber(d[2]) or 1, tonumber(d[3]) or 0,\n"
+    "        tostring(last.ended), tostring(last.reason)}\n";
+
+/* Puts a job that ended internal_error back for another run after a backoff, if the lease
+ * is still the caller's.
+ *   KEYS[1] ccx:leases   KEYS[2] ccx:lease:<entry>   KEYS[3] ccx:stats
+ *   ARGV[1] the entry id   ARGV[2] the caller's token   ARGV[3] the backoff in ms
+ *   ARGV[4] the host   ARGV[5] this consumer   ARGV[6] the run's reason
+ * The attempt goes into the history; the lease is marked retry (renewal and hand-back leave
+ * it alone) and expires after the backoff, on Redis's clock, when any idle worker reclaims
+ * it (jobq_reclaim_script) and runs it with the next attempt. The entry stays pending.
+ * Returns 1 when the retry is scheduled, -1 for a stale token, 0 when there is no lease at
+ * all (Redis lost its data, or another holder finished): then the caller stores its result
+ * as final, since nothing could run the job again. */
+static const char jobq_retry_script[] =
+    "local f = redis.call('HMGET', KEYS[2], 'token', 'attempt')\n"
+    "if not f[1] then return 0 end\n"
+    "if f[1] ~= ARGV[2] then return -1 end\n"
+    JOBQ_LUA_NOW
+    JOBQ_LUA_HISTORY
+    "add_history(KEYS[2], {attempt = tonumber(f[2]) or 1, host = ARGV[4],\n"
+    "                      consumer = ARGV[5], ended = 'internal_error', reason = ARGV[6],\n"
+    "                      at = now})\n"
+    "redis.call('HSET', KEYS[2], 'state', 'retry')\n"
+    "redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])\n"
+    "redis.call('HINCRBY', KEYS[3], 'retries', 1)\n"
+    "return 1\n";
+
+/* Gives a job up, atomically, if the lease is still the caller's: stores its final result
+ * (dead_letter) like any other, adds the dead-letter entry and the ops event, and retires
+ * the stream entry and the lease.
+ *   KEYS[1] ccx:result:<id>   KEYS[2] ccx:reply:<id>   KEYS[3] ccx:jobs   KEYS[4] ccx:leases
+ *   KEYS[5] ccx:lease:<entry>   KEYS[6] ccx:dead   KEYS[7] ccx:stats   KEYS[8] ccx:events
+ *   ARGV[1] the result (msgpack)   ARGV[2] TTL in seconds   ARGV[3] the group
+ *   ARGV[4] the entry id   ARGV[5] the caller's token   ARGV[6] why ("poison" or
+ *   "max_attempts")   ARGV[7] the reason sentence   ARGV[8] the streams' cap (0: none)
+ *   ARGV[9] the ops event (msgpack)   ARGV[10] how the caller's own run ended, or "" when it
+ *   did not run the job   ARGV[11] the host   ARGV[12] this consumer   ARGV[13] that run's
+ *   reason   ARGV[14] the job id   ARGV[15] the tenant   ARGV[16] the attempts, should the
+ *   hash be gone
+ * The original message is copied from the stream entry here, so that nothing else has to
+ * carry it. Like the finish script, a missing lease does not fence, and SET NX keeps a
+ * first answer: then nothing goes to ccx:dead either, since the job was answered. Returns 1
+ * when this call buried the job, 0 when a result was there, -1 for a stale token. */
+static const char jobq_bury_script[] =
+    "local f = redis.call('HMGET', KEYS[5], 'token', 'attempt')\n"
+    "if f[1] and f[1] ~= ARGV[5] then return -1 end\n"
+    JOBQ_LUA_NOW
+    JOBQ_LUA_HISTORY
+    "if ARGV[10] ~= '' then\n"
+    "    add_history(KEYS[5], {attempt = tonumber(f[2]) or tonumber(ARGV[16]),\n"
+    "                          host = ARGV[11], consumer = ARGV[12], ended = ARGV[10],\n"
+    "                          reason = ARGV[13], at = now})\n"
+    "end\n"
+    "local history = redis.call('HGET', KEYS[5], 'history') or cmsgpack.pack({})\n"
+    "local message = ''\n"
+    "local found = redis.call('XRANGE', KEYS[3], ARGV[4], ARGV[4])\n"
+    "if #found > 0 then\n"
+    "    local fields = found[1][2]\n"
+    "    for i = 1, #fields - 1, 2 do\n"
+    "        if fields[i] == '" KEY_JOBS_FIELD "' then message = fields[i + 1] end\n"
+    "    end\n"
+    "end\n"
+    "local stored = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])\n"
+    "if stored then\n"
+    "    redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+    "    redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+    "    local cap = {}\n"
+    "    if tonumber(ARGV[8]) > 0 then cap = {'MAXLEN', '~', ARGV[8]} end\n"
+    "    local dead = {'XADD', KEYS[6], unpack(cap)}\n"
+    "    for _, v in ipairs({'*', 'job_id', ARGV[14], 'entry_id', ARGV[4], 'tenant', ARGV[15],\n"
+    "                        'kind', ARGV[6], 'reason', ARGV[7],\n"
+    "                        'attempts', f[2] or ARGV[16], 'history', history,\n"
+    "                        'job', message, 'at', string.format('%.0f', now)}) do\n"
+    "        dead[#dead + 1] = v\n"
+    "    end\n"
+    "    redis.call(unpack(dead))\n"
+    "    local event = {'XADD', KEYS[8], unpack(cap)}\n"
+    "    event[#event + 1] = '*'\n"
+    "    event[#event + 1] = '" KEY_EVENTS_FIELD "'\n"
+    "    event[#event + 1] = ARGV[9]\n"
+    "    redis.call(unpack(event))\n"
+    "    redis.call('HINCRBY', KEYS[7], 'dead_letters', 1)\n"
+    "    if ARGV[6] == 'poison' then\n"
+    "        redis.call('HINCRBY', KEYS[7], 'poison_quarantines', 1)\n"
+    "    end\n"
+    "end\n"
+    "redis.pcall('XACK', KEYS[3], ARGV[3], ARGV[4])\n"
+    "redis.call('XDEL', KEYS[3], ARGV[4])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[4])\n"
+    "redis.call('DEL', KEYS[5])\n"
+    "if stored then return 1 end\n"
+    "return 0\n";
 
 /* Stores a result once and retires its stream entry and lease, atomically, if the lease is
  * still the caller's.
@@ -166,7 +317,10 @@ struct jobq {
     const struct ccx_config *config; /* borrowed; outlives the jobq */
     char *consumer;
     char *host;
+    int slot;                        /* the worker's slot, for the results it builds */
     char lease_ms[32];               /* config->lease_ms, formatted for the scripts */
+    char max_attempts[32];           /* config->max_attempts, formatted */
+    char poison_deliveries[32];      /* config->poison_deliveries, formatted */
     redisContext *context;           /* NULL while disconnected */
     int timeout_ms;                  /* the socket timeout currently set on context */
 
@@ -564,8 +718,10 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
     _cleanup_reply_ redisReply *reply = NULL;
     uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
     long long code, token, attempt;
+    char max_attempts[32];
     int r;
 
+    snprintf(max_attempts, sizeof(max_attempts), "%" PRIu32, job->max_attempts);
     if (asprintf(&lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0 ||
         asprintf(&result_key, "%s%s", KEY_RESULT_PREFIX, jobq_job_answer_id(job)) < 0) {
         lease_key = result_key = NULL;
@@ -575,13 +731,14 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
     const char *argv[] = { "EVAL", jobq_claim_script, "5", KEY_JOBS, KEY_LEASES, lease_key,
                            KEY_TOKEN, result_key, KEY_WORKER_GROUP, job->entry_id,
                            jobq->consumer, jobq->host, jobq_job_answer_id(job),
-                           jobq->lease_ms };
+                           jobq->lease_ms, job->tenant ? job->tenant : "default",
+                           max_attempts };
 
     r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
 
-    r = jobq_command_str(jobq, "claim", 14, argv, &reply);
+    r = jobq_command_str(jobq, "claim", 16, argv, &reply);
     if (r < 0)
         return r;
 
@@ -593,6 +750,11 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
     }
     if (code == -1 && reply->type == REDIS_REPLY_ARRAY) {
         log_job(job, LOG_LEVEL_INFO, "lease_taken_by_other", "entry_id=%s action=skipped",
+                job->entry_id);
+        return 0;
+    }
+    if (code == -2 && reply->type == REDIS_REPLY_ARRAY) {
+        log_job(job, LOG_LEVEL_INFO, "lease_waiting", "entry_id=%s action=left_for_reclaim",
                 job->entry_id);
         return 0;
     }
@@ -634,16 +796,75 @@ static int jobq_accept(struct jobq *jobq, const redisReply *entry, struct job **
     return 1;
 }
 
+static int jobq_bury_reclaimed(struct jobq *jobq, const struct job *job,
+                               const struct jobq_lease *lease, const char *why,
+                               uint32_t holders_lost, const char *last_ended,
+                               const char *last_reason);
+
+/* The reply of a reclaim that found the entry to be buried: {4, kind, entry, token, why,
+ * attempts, holders lost, last ended, last reason}. */
+static bool jobq_bury_reply_ok(const redisReply *reply)
+{
+    static const int types[] = { REDIS_REPLY_INTEGER, REDIS_REPLY_STRING, REDIS_REPLY_ARRAY,
+                                 REDIS_REPLY_INTEGER, REDIS_REPLY_STRING, REDIS_REPLY_INTEGER,
+                                 REDIS_REPLY_INTEGER, REDIS_REPLY_STRING, REDIS_REPLY_STRING };
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 9)
+        return false;
+    for (size_t i = 0; i < 9; i++) {
+        if (reply->element[i]->type != types[i])
+            return false;
+    }
+    return jobq_entry_shape_ok(reply->element[2]) &&
+           reply->element[2]->element[1]->type == REDIS_REPLY_ARRAY &&
+           reply->element[3]->integer > 0 && reply->element[5]->integer > 0 &&
+           reply->element[5]->integer <= UINT32_MAX && reply->element[6]->integer >= 0 &&
+           reply->element[6]->integer <= UINT32_MAX;
+}
+
+/* A reclaim found the entry given up on: decodes it, for the id, tenant and meta of its
+ * answer, and buries it. Returns 0 (nothing to run) or -errno. */
+static int jobq_take_dead(struct jobq *jobq, const redisReply *reply)
+{
+    const redisReply *entry = reply->element[2];
+    struct jobq_lease lease = { .token = (uint64_t)reply->element[3]->integer,
+                                .attempt = (uint32_t)reply->element[5]->integer };
+    struct job *job = NULL;
+    int r;
+
+    r = jobq_entry_decode(jobq, entry, &job);
+    if (r < 0)
+        return r;
+
+    snprintf(lease.entry_id, sizeof(lease.entry_id), "%s", entry->element[0]->str);
+    job->attempt = lease.attempt;
+    r = jobq_bury_reclaimed(jobq, job, &lease, reply->element[4]->str,
+                            (uint32_t)reply->element[6]->integer, reply->element[7]->str,
+                            reply->element[8]->str);
+    if (r == 0)
+        log_job(job, LOG_LEVEL_INFO, "result_already_stored", "entry_id=%s during=bury",
+                lease.entry_id);
+    else if (r == -ESTALE)
+        log_job(job, LOG_LEVEL_WARN, "lease_lost_at_finish", "entry_id=%s token=%" PRIu64
+                " during=bury action=left_for_reclaim", lease.entry_id, lease.token);
+    else if (r < 0)
+        log_job(job, LOG_LEVEL_WARN, "bury_failed",
+                "entry_id=%s errno=%d action=left_for_reclaim", lease.entry_id, -r);
+    job_free(job);
+    return r == -ENOMEM ? r : 0;
+}
+
 /* Takes over one entry whose lease expired, or that was delivered and never leased
- * (jobq_reclaim_script), and claims it. Asks Redis at most once per JOBQ_RECLAIM_EVERY_MS
- * while there is nothing to take. Returns 1 with *ret_job and *ret_lease, 0 when there is
+ * (jobq_reclaim_script), and claims it, or buries it when it is to be given up on. Asks
+ * Redis at most once per JOBQ_RECLAIM_EVERY_MS while there is nothing to take. Returns 1 with *ret_job and *ret_lease, 0 when there is
  * none, or -errno. */
 static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
                                struct jobq_lease *ret_lease)
 {
     uint64_t now = jobq_clock_ms(CLOCK_MONOTONIC);
-    const char *argv[] = { "EVAL", jobq_reclaim_script, "3", KEY_JOBS, KEY_LEASES, KEY_TOKEN,
-                           KEY_WORKER_GROUP, jobq->consumer, jobq->lease_ms, KEY_LEASE_PREFIX };
+    const char *argv[] = { "EVAL", jobq_reclaim_script, "4", KEY_JOBS, KEY_LEASES, KEY_TOKEN,
+                           KEY_STATS, KEY_WORKER_GROUP, jobq->consumer, jobq->lease_ms,
+                           KEY_LEASE_PREFIX, jobq->max_attempts, jobq->poison_deliveries };
     _cleanup_reply_ redisReply *reply = NULL;
     const redisReply *entry, *kind;
     long long code;
@@ -656,7 +877,7 @@ static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
     if (r < 0)
         return r;
 
-    r = jobq_command_str(jobq, "reclaim", 10, argv, &reply);
+    r = jobq_command_str(jobq, "reclaim", 13, argv, &reply);
     if (r < 0)
         return r;
 
@@ -671,6 +892,10 @@ static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
                  "entry_id=%s reason=%s", reply->element[1]->str,
                  code == 2 ? "lease_without_entry" : "entry_not_pending");
         return 0;
+    }
+    if (code == 4 && jobq_bury_reply_ok(reply)) {
+        jobq_healthy(jobq);
+        return jobq_take_dead(jobq, reply);
     }
     if (code != 1 || reply->elements != 3 || reply->element[1]->type != REDIS_REPLY_STRING ||
         !jobq_entry_shape_ok(reply->element[2]) ||
@@ -739,7 +964,7 @@ static int jobq_take_pending(struct jobq *jobq, struct job **ret_job,
 }
 
 int jobq_new(const char *redis_url, const struct ccx_config *config, const char *consumer,
-             const char *host, struct jobq **ret_jobq)
+             const char *host, int slot, struct jobq **ret_jobq)
 {
     struct jobq *jobq;
 
@@ -756,7 +981,11 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
     }
 
     jobq->config = config;
+    jobq->slot = slot;
     snprintf(jobq->lease_ms, sizeof(jobq->lease_ms), "%" PRIu64, config->lease_ms);
+    snprintf(jobq->max_attempts, sizeof(jobq->max_attempts), "%" PRIu64, config->max_attempts);
+    snprintf(jobq->poison_deliveries, sizeof(jobq->poison_deliveries), "%" PRIu64,
+             config->poison_deliveries);
     jobq->random_state = jobq_clock_ms(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^
                          0x9e3779b97f4a7c15ULL;
     *ret_jobq = jobq;
@@ -816,7 +1045,8 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
 /* ==== Finishing a job ==== */
 
 /* What jobq_finish sends, encoded once and kept across retries, and which parts Redis has
- * confirmed: after a broken connection only the unconfirmed commands are sent again. */
+ * confirmed: after a broken connection only the unconfirmed commands are sent again. The
+ * bury script takes the place of the finish script for a job given up on. */
 struct jobq_batch {
     char *result_key;
     char *reply_key;
@@ -832,6 +1062,17 @@ struct jobq_batch {
     bool *event_done;
     size_t event_count;
     char maxlen[32];
+
+    /* Only for the bury script (bury is true). */
+    bool bury;
+    const char *why;         /* "poison" or "max_attempts" */
+    const char *reason;      /* the dead letter's sentence: the result's reason */
+    const char *ended;       /* how the caller's own run ended, "" when it ran nothing */
+    const char *run_reason;  /* that run's reason */
+    char attempts[32];
+    const char *job_id;
+    const char *tenant;
+    msgpack_sbuffer dead_event;
 };
 
 static void jobq_batch_clear(struct jobq_batch *batch)
@@ -840,6 +1081,7 @@ static void jobq_batch_clear(struct jobq_batch *batch)
     free(batch->reply_key);
     free(batch->lease_key);
     msgpack_sbuffer_destroy(&batch->result);
+    msgpack_sbuffer_destroy(&batch->dead_event);
     for (size_t i = 0; i < batch->event_count; i++)
         msgpack_sbuffer_destroy(&batch->events[i]);
     free(batch->events);
@@ -855,7 +1097,10 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
     int r;
 
     msgpack_sbuffer_init(&batch->result);
+    msgpack_sbuffer_init(&batch->dead_event);
     batch->entry_id = job->entry_id;
+    batch->job_id = id;
+    batch->tenant = result->tenant ? result->tenant : job->tenant ? job->tenant : "default";
     snprintf(batch->ttl, sizeof(batch->ttl), "%" PRIu64, jobq->config->result_ttl_s);
     snprintf(batch->maxlen, sizeof(batch->maxlen), "%" PRIu64, jobq->config->events_maxlen);
     snprintf(batch->token, sizeof(batch->token), "%" PRIu64, lease->token);
@@ -887,19 +1132,59 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
     return 0;
 }
 
-/* Queues the result script. Returns 0 or -ENOMEM. */
+/* Turns an initialised batch into a burial: the ops event on ccx:events names why. Returns
+ * 0 or -ENOMEM. */
+static int jobq_batch_set_bury(const struct jobq *jobq, const struct result *result,
+                               const char *why, const char *ended, const char *run_reason,
+                               struct jobq_batch *batch)
+{
+    _cleanup_free_ char *detail = NULL;
+    struct sandbox_event event = { 0 };
+
+    batch->bury = true;
+    batch->why = why;
+    batch->reason = result->reason ? result->reason : "";
+    batch->ended = ended;
+    batch->run_reason = run_reason ? run_reason : "";
+    snprintf(batch->attempts, sizeof(batch->attempts), "%" PRIu32, result->attempt);
+
+    if (asprintf(&detail, "attempts=%" PRIu32 " stream=" KEY_DEAD, result->attempt) < 0) {
+        detail = NULL;
+        return -ENOMEM;
+    }
+    event.kind = (char *)(strcmp(why, "poison") == 0 ? "poison_quarantined" : "dead_lettered");
+    event.detail = detail;
+    return event_encode(&event, batch->job_id, batch->tenant, jobq->host, jobq->slot,
+                        jobq_clock_ms(CLOCK_REALTIME), &batch->dead_event);
+}
+
+/* Queues the result script (or the bury script). Returns 0 or -ENOMEM. */
 static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *batch)
 {
     const char *eval[] = { "EVAL", jobq_finish_script, "5", batch->result_key,
                            batch->reply_key, KEY_JOBS, KEY_LEASES, batch->lease_key,
                            batch->result.data, batch->ttl, KEY_WORKER_GROUP, batch->entry_id,
                            batch->token };
-    size_t eval_len[13];
+    const char *bury[] = { "EVAL", jobq_bury_script, "8", batch->result_key, batch->reply_key,
+                           KEY_JOBS, KEY_LEASES, batch->lease_key, KEY_DEAD, KEY_STATS,
+                           KEY_EVENTS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
+                           batch->entry_id, batch->token, batch->why, batch->reason,
+                           batch->maxlen, batch->dead_event.data, batch->ended, jobq->host,
+                           jobq->consumer, batch->run_reason, batch->job_id, batch->tenant,
+                           batch->attempts };
+    const char **argv = batch->bury ? bury : eval;
+    int argc = batch->bury ? 27 : 13;
+    int result_at = batch->bury ? 11 : 8;
+    int event_at = batch->bury ? 19 : -1;
+    size_t argv_len[27];
 
-    for (int i = 0; i < 13; i++)
-        eval_len[i] = i == 8 ? batch->result.size : strlen(eval[i]);
+    /* The msgpack arguments are bytes, not C strings. */
+    for (int i = 0; i < argc; i++)
+        argv_len[i] = i == result_at  ? batch->result.size
+                      : i == event_at ? batch->dead_event.size
+                                      : strlen(argv[i]);
 
-    return redisAppendCommandArgv(jobq->context, 13, eval, eval_len) == 0 ? 0 : -ENOMEM;
+    return redisAppendCommandArgv(jobq->context, argc, argv, argv_len) == 0 ? 0 : -ENOMEM;
 }
 
 /* Queues one XADD per event Redis has not confirmed yet. Returns 0 or -ENOMEM. */
@@ -938,6 +1223,7 @@ static int jobq_batch_append_events(struct jobq *jobq, const struct jobq_batch *
  * answer is in batch->stored), or -errno (the failure is recorded). */
 static int jobq_batch_send_script(struct jobq *jobq, struct jobq_batch *batch)
 {
+    const char *what = batch->bury ? "bury" : "finish";
     _cleanup_reply_ redisReply *reply = NULL;
     int r;
 
@@ -946,14 +1232,14 @@ static int jobq_batch_send_script(struct jobq *jobq, struct jobq_batch *batch)
 
     r = jobq_batch_append_script(jobq, batch);
     if (r < 0)
-        return jobq_fail(jobq, r, "finish", NULL);
+        return jobq_fail(jobq, r, what, NULL);
 
     if (redisGetReply(jobq->context, (void **)&reply) != REDIS_OK)
-        return jobq_fail(jobq, redis_error_to_errno(jobq->context), "finish",
+        return jobq_fail(jobq, redis_error_to_errno(jobq->context), what,
                          jobq->context->errstr);
 
     if (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 || reply->integer > 1)
-        return jobq_fail(jobq, -EPROTO, "finish",
+        return jobq_fail(jobq, -EPROTO, what,
                          reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 
     batch->result_done = true;
@@ -1018,6 +1304,207 @@ static int jobq_batch_send(struct jobq *jobq, const struct job *job, struct jobq
     return 0;
 }
 
+/* Sends the batch until Redis took it or *stop becomes nonzero. Returns 1 stored, 0 there
+ * already, -ESTALE for a stale token, or -errno when it gave up. */
+static int jobq_batch_run(struct jobq *jobq, const struct job *job, struct jobq_batch *batch,
+                          volatile sig_atomic_t *stop)
+{
+    /* The encoded batch lives across reconnects: the result is never lost in between. */
+    for (;;) {
+        int r = jobq_connect(jobq);
+
+        if (r >= 0)
+            r = jobq_batch_send(jobq, job, batch);
+        if (r >= 0)
+            return batch->stored < 0 ? -ESTALE : batch->stored;
+
+        /* Once the script ran, only events are left, and what it said stands. */
+        if (stop && *stop)
+            return batch->result_done ? (batch->stored < 0 ? -ESTALE : batch->stored) : r;
+    }
+}
+
+/* ==== Retries and dead letters ==== */
+
+/* The wait before the run after attempt: retry_backoff_ms, doubled for each attempt after
+ * the first, capped, and jittered so that jobs that failed together do not return together. */
+static uint64_t jobq_retry_backoff_ms(struct jobq *jobq, uint32_t attempt)
+{
+    uint64_t delay_ms = jobq->config->retry_backoff_ms;
+
+    for (uint32_t i = 1; i < attempt && delay_ms < CONFIG_RETRY_BACKOFF_CAP_MS; i++)
+        delay_ms *= 2;
+
+    /* +-20 %: 80 to 120 percent of the step. */
+    delay_ms = delay_ms * (80 + jobq_random(jobq) % 41) / 100;
+    return delay_ms < CONFIG_RETRY_BACKOFF_CAP_MS ? delay_ms : CONFIG_RETRY_BACKOFF_CAP_MS;
+}
+
+/* Schedules another run of a job whose run ended internal_error (jobq_retry_script), trying
+ * until Redis answers or *stop becomes nonzero. Returns JOBQ_FINISH_RETRY, 0 when there was
+ * no lease to put back (the caller then stores the result as final), -ESTALE, or -errno. */
+static int jobq_retry(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
+                      const struct result *result, volatile sig_atomic_t *stop)
+{
+    _cleanup_free_ char *lease_key = NULL;
+    uint64_t backoff_ms = jobq_retry_backoff_ms(jobq, lease->attempt);
+    char token[32], backoff[32], quoted[LOG_QUOTE_SIZE];
+    const char *reason = result->reason ? result->reason : "";
+    long long answer;
+
+    if (asprintf(&lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0) {
+        lease_key = NULL;
+        return -ENOMEM;
+    }
+    snprintf(token, sizeof(token), "%" PRIu64, lease->token);
+    snprintf(backoff, sizeof(backoff), "%" PRIu64, backoff_ms);
+
+    const char *argv[] = { "EVAL", jobq_retry_script, "3", KEY_LEASES, lease_key, KEY_STATS,
+                           job->entry_id, token, backoff, jobq->host, jobq->consumer,
+                           reason };
+
+    for (;;) {
+        _cleanup_reply_ redisReply *reply = NULL;
+        int r = jobq_connect(jobq);
+
+        if (r >= 0)
+            r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
+        if (r >= 0)
+            r = jobq_command_str(jobq, "retry", 12, argv, &reply);
+        if (r >= 0 && (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 ||
+                       reply->integer > 1))
+            r = jobq_fail(jobq, -EPROTO, "retry",
+                          reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (r >= 0) {
+            answer = reply->integer;
+            break;
+        }
+        if (stop && *stop)
+            return r;
+    }
+
+    jobq_healthy(jobq);
+    if (answer < 0)
+        return -ESTALE;
+    if (answer == 0)
+        return 0;
+
+    log_job(job, LOG_LEVEL_WARN, "retry_scheduled", "entry_id=%s attempt=%" PRIu32
+            " max_attempts=%" PRIu32 " backoff_ms=%" PRIu64 " reason=%s", job->entry_id,
+            lease->attempt, job->max_attempts, backoff_ms, log_quote(quoted, reason));
+    return JOBQ_FINISH_RETRY;
+}
+
+/* "internal_error: <reason>" or "holder lost: <reason>", for a dead letter's sentence. */
+static char *jobq_last_attempt_text(const char *ended, const char *reason)
+{
+    char *text = NULL;
+
+    if (asprintf(&text, "%s: %s", strcmp(ended, "holder_lost") == 0 ? "holder lost" : ended,
+                 reason ? reason : "") < 0)
+        return NULL;
+    return text;
+}
+
+/* The sentence a given-up job's client reads in its result's reason. */
+static char *jobq_dead_reason(const char *why, uint32_t attempts, uint32_t holders_lost,
+                              const char *last)
+{
+    char *text = NULL;
+    int n;
+
+    if (strcmp(why, "poison") == 0)
+        n = asprintf(&text, "quarantined as a poison job: %" PRIu32 " of its %" PRIu32
+                     " attempts lost their holder (the worker died or the lease ran out); "
+                     "the last: %s", holders_lost, attempts, last);
+    else
+        n = asprintf(&text, "gave up after %" PRIu32 " attempt%s; the last: %s", attempts,
+                     attempts == 1 ? "" : "s", last);
+    return n < 0 ? NULL : text;
+}
+
+/* Buries a job (jobq_bury_script) with result, already a dead_letter, and logs it. ended
+ * and run_reason describe the caller's own run ("" when it ran nothing). Returns as
+ * jobq_batch_run. */
+static int jobq_bury(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
+                     const struct result *result, const char *why, uint32_t holders_lost,
+                     const char *ended, const char *run_reason, volatile sig_atomic_t *stop)
+{
+    __attribute__((cleanup(jobq_batch_clear))) struct jobq_batch batch = { 0 };
+    char quoted[LOG_QUOTE_SIZE];
+    bool poison = strcmp(why, "poison") == 0;
+    int r;
+
+    r = jobq_batch_init(jobq, job, lease, result, &batch);
+    if (r >= 0)
+        r = jobq_batch_set_bury(jobq, result, why, ended, run_reason, &batch);
+    if (r < 0)
+        return r;
+
+    r = jobq_batch_run(jobq, job, &batch, stop);
+    if (r == 1)
+        log_job(job, LOG_LEVEL_WARN, poison ? "poison_quarantined" : "dead_lettered",
+                "entry_id=%s attempts=%" PRIu32 " holders_lost=%" PRIu32 " stream=" KEY_DEAD
+                " reason=%s", job->entry_id, result->attempt, holders_lost,
+                log_quote(quoted, result->reason ? result->reason : ""));
+    return r;
+}
+
+/* Gives up a job whose last allowed run ended internal_error: its result, as a dead_letter
+ * that says so, is the final answer. */
+static int jobq_give_up_run(struct jobq *jobq, const struct job *job,
+                            const struct jobq_lease *lease, const struct result *result,
+                            volatile sig_atomic_t *stop)
+{
+    _cleanup_free_ char *last = jobq_last_attempt_text("internal_error", result->reason);
+    _cleanup_free_ char *reason = NULL;
+    struct result dead = *result;
+
+    if (!last)
+        return -ENOMEM;
+    reason = jobq_dead_reason("max_attempts", lease->attempt, 0, last);
+    if (!reason)
+        return -ENOMEM;
+
+    /* A shallow copy: it borrows everything from result, and is never cleared. */
+    dead.status = JOB_STATUS_DEAD_LETTER;
+    dead.reason = reason;
+    return jobq_bury(jobq, job, lease, &dead, "max_attempts", 0, "internal_error",
+                     result->reason, stop);
+}
+
+static int jobq_bury_reclaimed(struct jobq *jobq, const struct job *job,
+                               const struct jobq_lease *lease, const char *why,
+                               uint32_t holders_lost, const char *last_ended,
+                               const char *last_reason)
+{
+    _cleanup_free_ char *last = jobq_last_attempt_text(last_ended, last_reason);
+    volatile sig_atomic_t once = 1;
+    struct result result = { 0 };
+    int r = -ENOMEM;
+
+    result.status = JOB_STATUS_DEAD_LETTER;
+    result.run.exit_code = -1;
+    result.attempt = lease->attempt;
+    result.worker = jobq->slot;
+    result.meta = job->meta;
+    result.meta_size = job->meta_size;
+    result.id = strdup(jobq_job_answer_id(job));
+    result.tenant = strdup(job->tenant ? job->tenant : "default");
+    result.host = strdup(jobq->host);
+    result.language = job->language ? strdup(job->language) : NULL;
+    if (last)
+        result.reason = jobq_dead_reason(why, lease->attempt, holders_lost, last);
+
+    /* One try: should it fail, the entry stays marked dead, its lease runs out, and the
+     * next reclaim buries it. */
+    if (result.id && result.tenant && result.host && result.reason)
+        r = jobq_bury(jobq, job, lease, &result, why, holders_lost, "", "", &once);
+
+    result_clear(&result);
+    return r;
+}
+
 int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
                 const struct result *result, volatile sig_atomic_t *stop)
 {
@@ -1027,20 +1514,19 @@ int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_leas
     if (!job->entry_id || (!result->id && !job->id))
         return -EINVAL;
 
+    /* Only our own failures are tried again: every other status is the job's doing, and
+     * running it again would give the same answer. */
+    if (result->status == JOB_STATUS_INTERNAL_ERROR && lease->attempt < job->max_attempts) {
+        r = jobq_retry(jobq, job, lease, result, stop);
+        if (r != 0)
+            return r;
+    } else if (result->status == JOB_STATUS_INTERNAL_ERROR) {
+        return jobq_give_up_run(jobq, job, lease, result, stop);
+    }
+
     r = jobq_batch_init(jobq, job, lease, result, &batch);
     if (r < 0)
         return r;
 
-    /* The encoded batch lives across reconnects: the result is never lost in between. */
-    for (;;) {
-        r = jobq_connect(jobq);
-        if (r >= 0)
-            r = jobq_batch_send(jobq, job, &batch);
-        if (r >= 0)
-            return batch.stored < 0 ? -ESTALE : batch.stored;
-
-        /* Once the script ran, only events are left, and what it said stands. */
-        if (stop && *stop)
-            return batch.result_done ? batch.stored : r;
-    }
+    return jobq_batch_run(jobq, job, &batch, stop);
 }

@@ -28,9 +28,10 @@ struct jobq_lease {
 };
 
 /* Connects lazily: no Redis call happens here. consumer names this worker in the group
- * (host:pid), host is the machine's name (recorded in the lease). Returns 0 or -ENOMEM. */
+ * (host:pid), host is the machine's name (recorded in the lease), slot the worker's (in the
+ * results the queue builds itself: dead letters). Returns 0 or -ENOMEM. */
 int jobq_new(const char *redis_url, const struct ccx_config *config, const char *consumer,
-             const char *host, struct jobq **ret_jobq);
+             const char *host, int slot, struct jobq **ret_jobq);
 void jobq_free(struct jobq *jobq);
 
 /* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
@@ -42,14 +43,19 @@ void jobq_free(struct jobq *jobq);
 int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
               struct jobq_lease *ret_lease);
 
+#define JOBQ_FINISH_RETRY 2
+
 /* Stores the result at ccx:result:<id> (only if none is there), pushes it on
  * ccx:reply:<id>, both with the configured TTL, then acknowledges and deletes the stream
  * entry and ends the lease, all only while lease->token is still the entry's token; then
- * publishes each event of the result on ccx:events. On a Redis failure, retries with
- * backoff until it succeeds or *stop becomes nonzero. Returns 1 when it stored the result,
- * 0 when a result for the id already existed (nothing is pushed, the entry is still
- * retired), -ESTALE when the lease passed to another worker (nothing was written), or
- * -errno when it gave up. */
+ * publishes each event of the result on ccx:events. A result internal_error is not final
+ * while the attempt is below the job's max_attempts: the lease is put back to expire after
+ * a backoff, for another run (JOBQ_FINISH_RETRY); at the last attempt the job is given up,
+ * its result turned dead_letter and the job added to ccx:dead. On a Redis failure, retries
+ * with backoff until it succeeds or *stop becomes nonzero. Returns 1 when it stored the
+ * result, 0 when a result for the id already existed (nothing is pushed, the entry is still
+ * retired), JOBQ_FINISH_RETRY, -ESTALE when the lease passed to another worker (nothing was
+ * written), or -errno when it gave up. Logs retry_scheduled and dead_lettered. */
 int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
                 const struct result *result, volatile sig_atomic_t *stop);
 

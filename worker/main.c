@@ -450,6 +450,7 @@ static void worker_publish(struct worker *worker, const struct job *job,
                 lease->entry_id, -r);
     else if (r == 0)
         log_job(job, LOG_LEVEL_INFO, "result_already_stored", "entry_id=%s", lease->entry_id);
+    /* JOBQ_FINISH_RETRY: the queue logged retry_scheduled, and the entry waits its turn. */
 }
 
 static void worker_handle_job(struct worker *worker, struct job *job,
@@ -536,7 +537,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
     worker_warm_up(worker.sandbox);
 
     r = jobq_new(redis_url_choose(opts->redis_url, config->redis_url), config, consumer,
-                 worker.host, &worker.jobq);
+                 worker.host, opts->slot, &worker.jobq);
     if (r < 0) {
         log_err("worker_start_failed", "stage=jobq errno=%d", -r);
         sandbox_free(worker.sandbox);

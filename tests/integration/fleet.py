@@ -140,9 +140,19 @@ def fleet_names():
     return f"ccx-{prefix}", f"/run/ccx-{prefix}"
 
 
+def _merge(config, overrides):
+    """Puts overrides into config: nested objects key by key, anything else replaced."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            _merge(config[key], value)
+        else:
+            config[key] = value
+
+
 def fleet_config(path, overrides=None):
     """Writes the shipped config, with this process's cgroup parent, run dir and a short
-    shutdown grace, and then the top-level overrides (a dict), to path."""
+    shutdown grace, and then the overrides (a dict; nested objects are merged key by key, so
+    {"sandbox": {"tmp_mb": 8}} changes that one field), to path."""
     with open(os.path.join(SOURCE_DIR, "deploy", "ccx.json")) as f:
         config = json.load(f)
     cgroup_parent, run_dir = fleet_names()
@@ -151,7 +161,7 @@ def fleet_config(path, overrides=None):
     config["sandbox"]["run_dir"] = run_dir
     config["sandbox"]["seccomp_profile"] = os.path.join(SOURCE_DIR, "deploy",
                                                         config["sandbox"]["seccomp_profile"])
-    config.update(overrides or {})
+    _merge(config, overrides or {})
     with open(path, "w") as f:
         json.dump(config, f, indent=2)
     return config
@@ -437,7 +447,7 @@ class FleetTestCase(unittest.TestCase):
 
     workers = 2
     fleet_env = {}  # added to the supervisor's environment
-    fleet_config = {}  # top-level fields over the shipped config
+    fleet_config = {}  # fields over the shipped config (nested objects merged)
     fleet = None
 
     @classmethod

@@ -44,7 +44,8 @@ class LeaseTest(FleetTestCase):
         return _proc_stat(pid) is None
 
     def lease_of(self, entry_id):
-        return {k.decode(): v.decode()
+        # history is msgpack, not text; the fields these tests read are.
+        return {k.decode(): v.decode("utf-8", "replace")
                 for k, v in self.fleet.r.hgetall("ccx:lease:" + entry_id).items()}
 
     def assert_retired(self, entry_id):

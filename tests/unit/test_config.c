@@ -116,6 +116,9 @@ Test(config, loads_shipped_file)
     cr_assert_eq(config->max_args, 256);
     cr_assert_eq(config->shutdown_grace_s, 360);
     cr_assert_eq(config->lease_ms, 15000);
+    cr_assert_eq(config->max_attempts, 3);
+    cr_assert_eq(config->retry_backoff_ms, 1000);
+    cr_assert_eq(config->poison_deliveries, 2);
     config_free(config);
 }
 
@@ -171,6 +174,85 @@ Test(config, rejects_lease_ms_as_string)
 
     json_object_set_new(root, "lease_ms", json_string("15000"));
     expect_error(root, "lease_ms", "must be an integer");
+}
+
+Test(config, missing_retry_fields_take_defaults)
+{
+    struct ccx_config *config = NULL;
+    json_t *root = shipped();
+    char err[512];
+
+    json_object_del(root, "max_attempts");
+    json_object_del(root, "retry_backoff_ms");
+    json_object_del(root, "poison_deliveries");
+    cr_assert_eq(json_dump_file(root, temp_file, JSON_INDENT(2)), 0);
+    json_decref(root);
+
+    cr_assert_eq(config_load(temp_file, &config, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(config->max_attempts, 3);
+    cr_assert_eq(config->retry_backoff_ms, 1000);
+    cr_assert_eq(config->poison_deliveries, 2);
+    config_free(config);
+}
+
+Test(config, reads_retry_fields)
+{
+    struct ccx_config *config = NULL;
+    json_t *root = shipped();
+    char err[512];
+
+    json_object_set_new(root, "max_attempts", json_integer(5));
+    json_object_set_new(root, "retry_backoff_ms", json_integer(0));
+    json_object_set_new(root, "poison_deliveries", json_integer(5));
+    cr_assert_eq(json_dump_file(root, temp_file, JSON_INDENT(2)), 0);
+    json_decref(root);
+
+    cr_assert_eq(config_load(temp_file, &config, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(config->max_attempts, 5);
+    cr_assert_eq(config->retry_backoff_ms, 0);
+    cr_assert_eq(config->poison_deliveries, 5);
+    config_free(config);
+}
+
+Test(config, rejects_max_attempts_zero)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "max_attempts", json_integer(0));
+    expect_error(root, "max_attempts", "must be greater than 0");
+}
+
+Test(config, rejects_max_attempts_above_100)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "max_attempts", json_integer(101));
+    expect_error(root, "max_attempts", "must be at most 100");
+}
+
+Test(config, rejects_retry_backoff_above_the_cap)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "retry_backoff_ms", json_integer(60001));
+    expect_error(root, "retry_backoff_ms", "must be at most 60000");
+}
+
+Test(config, rejects_poison_deliveries_zero)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "poison_deliveries", json_integer(0));
+    expect_error(root, "poison_deliveries", "must be greater than 0");
+}
+
+Test(config, rejects_poison_deliveries_above_max_attempts)
+{
+    json_t *root = shipped();
+
+    json_object_set_new(root, "max_attempts", json_integer(2));
+    json_object_set_new(root, "poison_deliveries", json_integer(3));
+    expect_error(root, "poison_deliveries", "must be at most max_attempts (2)");
 }
 
 Test(config, reads_limit_defaults_and_ceilings)

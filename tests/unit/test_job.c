@@ -238,6 +238,7 @@ Test(job, fills_defaults_when_fields_are_absent)
     cr_assert_null(job->args[0]);
     cr_assert_null(job->meta);
     cr_assert_null(job->stdin_data);
+    cr_assert_eq(job->max_attempts, config->max_attempts);
     job_free(job);
     msg_destroy(&m);
 }
@@ -1310,4 +1311,116 @@ Test(job, main_file_is_null_without_main)
     cr_assert_null(job_main_file(&job));
     cr_assert_null(job_main_file(NULL));
     job_free(NULL);
+}
+
+/* ==== max_attempts ==== */
+
+/* A python job with max_attempts packed by pack. */
+static struct job *decode_max_attempts(void (*pack)(msgpack_packer *))
+{
+    struct msg m;
+    struct job *job;
+
+    begin_python(&m, 3);
+    put_str(&m, "max_attempts");
+    pack(&m.pk);
+    job = decode(&m);
+    msg_destroy(&m);
+    return job;
+}
+
+static void pack_one(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, 1);
+}
+
+static void pack_ceiling(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, config->max_attempts);
+}
+
+static void pack_over_ceiling(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, config->max_attempts + 1);
+}
+
+static void pack_attempts_zero(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, 0);
+}
+
+static void pack_attempts_negative(msgpack_packer *pk)
+{
+    msgpack_pack_int64(pk, -2);
+}
+
+static void pack_attempts_string(msgpack_packer *pk)
+{
+    msgpack_pack_str(pk, 1);
+    msgpack_pack_str_body(pk, "2", 1);
+}
+
+static void pack_attempts_nil(msgpack_packer *pk)
+{
+    msgpack_pack_nil(pk);
+}
+
+Test(job, reads_its_own_max_attempts)
+{
+    struct job *job = decode_max_attempts(pack_one);
+
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(job->max_attempts, 1);
+    job_free(job);
+}
+
+Test(job, accepts_max_attempts_equal_to_ceiling)
+{
+    struct job *job = decode_max_attempts(pack_ceiling);
+
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(job->max_attempts, config->max_attempts);
+    job_free(job);
+}
+
+Test(job, rejects_max_attempts_above_ceiling)
+{
+    struct job *job = decode_max_attempts(pack_over_ceiling);
+
+    cr_assert_eq(config->max_attempts, 3, "the shipped ceiling changed: adjust the reason");
+    cr_assert_str_eq(job->reject_reason, "max_attempts 4 is above the ceiling 3");
+    job_free(job);
+}
+
+Test(job, rejects_zero_max_attempts)
+{
+    struct job *job = decode_max_attempts(pack_attempts_zero);
+
+    cr_assert_str_eq(job->reject_reason, "max_attempts must be a positive integer");
+    job_free(job);
+}
+
+Test(job, rejects_negative_max_attempts)
+{
+    struct job *job = decode_max_attempts(pack_attempts_negative);
+
+    expect_reject(job, "max_attempts must be a positive integer");
+    job_free(job);
+}
+
+Test(job, rejects_string_max_attempts)
+{
+    struct job *job = decode_max_attempts(pack_attempts_string);
+
+    expect_reject(job, "max_attempts must be a positive integer");
+    job_free(job);
+}
+
+Test(job, takes_nil_max_attempts_as_absent)
+{
+    struct job *job = decode_max_attempts(pack_attempts_nil);
+
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(job->max_attempts, config->max_attempts);
+    job_free(job);
 }
