@@ -42,6 +42,7 @@
 /* How often an idle worker looks for expired leases: a lease handed back by a supervisor
  * whose worker died waits at most this long for an idle worker. */
 #define JOBQ_RECLAIM_EVERY_MS 1000
+#define JOBQ_ERROR_WARN_EVERY_MS 60000 /* an error reply that recurs is warned of this often */
 #define JOBQ_BACKOFF_MIN_MS 100
 #define JOBQ_BACKOFF_MAX_MS 5000
 #define JOBQ_STREAM_ID_SIZE JOBQ_ENTRY_ID_SIZE
@@ -333,6 +334,8 @@ struct jobq {
     uint64_t backoff_ms;             /* 0 while healthy */
     uint64_t retry_at_ms;
     bool outage;                     /* redis_unreachable was logged, redis_reconnected not */
+    const char *error_warned_op;     /* the last operation warned of an error reply for */
+    uint64_t error_warned_ms;        /* when (monotonic) */
     uint64_t outage_since_ms;
     uint64_t random_state;
 
@@ -368,8 +371,9 @@ static void jobq_disconnect(struct jobq *jobq)
 }
 
 /* Records a failure: drops the connection, arms the next backoff and logs the start of an
- * outage (only the start). what names the operation, detail is Redis's own text or NULL.
- * Returns error, so that callers can return through it. */
+ * outage (only the start), or an error reply (-EPROTO: once a minute per operation). what
+ * names the operation (a string constant), detail is Redis's own text or NULL. Returns
+ * error, so that callers can return through it. */
 static int jobq_fail(struct jobq *jobq, int error, const char *what, const char *detail)
 {
     char quoted[LOG_QUOTE_SIZE];
@@ -391,7 +395,20 @@ static int jobq_fail(struct jobq *jobq, int error, const char *what, const char 
     delay_ms = jobq->backoff_ms * (80 + jobq_random(jobq) % 41) / 100;
     jobq->retry_at_ms = now_ms + delay_ms;
 
-    if (!jobq->outage) {
+    if (error == -EPROTO) {
+        /* Redis answered, with an error: not an outage, and it may recur on every try (a key
+         * of the wrong type). Warn once a minute per operation, not once per try. */
+        bool repeated = jobq->error_warned_op && strcmp(jobq->error_warned_op, what) == 0 &&
+                        now_ms < jobq->error_warned_ms + JOBQ_ERROR_WARN_EVERY_MS;
+
+        if (!repeated) {
+            jobq->error_warned_op = what;
+            jobq->error_warned_ms = now_ms;
+            log_warn("redis_error", "op=%s error=%s retry_ms=%" PRIu64, what, quoted, delay_ms);
+        } else {
+            log_debug("redis_error", "op=%s error=%s retry_ms=%" PRIu64, what, quoted, delay_ms);
+        }
+    } else if (!jobq->outage) {
         jobq->outage = true;
         jobq->outage_since_ms = now_ms;
         log_warn("redis_unreachable", "op=%s errno=%d error=%s retry_ms=%" PRIu64, what, -error,
@@ -856,8 +873,8 @@ static int jobq_take_dead(struct jobq *jobq, const redisReply *reply)
 
 /* Takes over one entry whose lease expired, or that was delivered and never leased
  * (jobq_reclaim_script), and claims it, or buries it when it is to be given up on. Asks
- * Redis at most once per JOBQ_RECLAIM_EVERY_MS while there is nothing to take. Returns 1 with *ret_job and *ret_lease, 0 when there is
- * none, or -errno. */
+ * Redis at most once per JOBQ_RECLAIM_EVERY_MS while there is nothing to take. Returns 1
+ * with *ret_job and *ret_lease, 0 when there is none, or -errno. */
 static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
                                struct jobq_lease *ret_lease)
 {
