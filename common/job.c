@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "cleanup.h"
+#include "utf8.h"
 
 #define JOB_ID_MAX 128
 #define JOB_TENANT_MAX 64
@@ -304,51 +305,6 @@ bool job_id_valid(const char *id)
 
 /* Why a file path from a client is refused, or NULL when it is acceptable. The sandbox
  * creates these paths under the workspace: none may reach outside it. */
-/* Whether ptr holds well-formed UTF-8: shortest forms only, no surrogates, nothing past
- * U+10FFFF. msgpack's str is UTF-8 by definition; clients that decode strictly (Python's
- * msgpack does) could not read a result that echoed anything else. */
-static bool utf8_valid(const char *ptr, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)ptr;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t extra;
-        uint32_t code;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-            code = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            code = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            code = c & 0x07;
-        } else {
-            return false;
-        }
-
-        if (len - i <= extra)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            code = code << 6 | (s[i + k] & 0x3f);
-        }
-        if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) ||
-            (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
-            return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
 static const char *path_problem(const char *ptr, size_t len)
 {
     size_t start = 0;

@@ -10,46 +10,9 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "utf8.h"
 
 static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-
-/* Length of the valid UTF-8 sequence at p (1 to 4), or 0 when the byte at p does not start
- * one. Overlong forms, surrogates and code points above U+10FFFF are invalid. */
-static size_t utf8_sequence(const unsigned char *p, size_t avail)
-{
-    unsigned char b = p[0];
-    size_t len;
-    uint32_t cp;
-
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xc2 && b <= 0xdf) {
-        len = 2;
-        cp = b & 0x1f;
-    } else if (b >= 0xe0 && b <= 0xef) {
-        len = 3;
-        cp = b & 0x0f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-        len = 4;
-        cp = b & 0x07;
-    } else {
-        return 0;
-    }
-
-    if (len > avail)
-        return 0;
-
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 /* A JSON string of the bytes, each invalid byte replaced by U+FFFD. */
 static json_t *json_from_bytes(const char *ptr, size_t size)
