@@ -73,6 +73,7 @@ struct supervisor {
     struct pool_lease *lease_buf;   /* one per worker, for each beat */
     struct lease_ref *lease_refs;
     bool *lease_lost;
+    bool *lease_cancelled;
     ev_timer lease_beat;            /* renews, every lease_ms / 3 */
     ev_timer lease_watch;           /* revokes leases not renewed in time, between beats */
     bool renew_failing;             /* lease_renew_failed logged, lease_renew_ok not yet */
@@ -468,6 +469,20 @@ static void lease_revoke_overdue(struct supervisor *sup)
     }
 }
 
+/* The job of a lease renewed was cancelled by its client: its worker stops it and
+ * publishes the cancelled result itself. Told once per lease. */
+static void lease_tell_cancel(struct supervisor *sup, const struct pool_lease *lease)
+{
+    int r = pool_lease_cancel(sup->pool, lease->slot, lease->token);
+
+    if (r == 1)
+        log_info("job_cancel_requested", "slot=%d entry_id=%s token=%" PRIu64
+                 " action=kill_job", lease->slot, lease->entry_id, lease->token);
+    else if (r < 0 && r != -ENOENT)
+        log_warn("lease_cancel_failed", "slot=%d entry_id=%s errno=%d", lease->slot,
+                 lease->entry_id, -r);
+}
+
 /* One script call for all leases of this host. */
 static void lease_renew_all(struct supervisor *sup)
 {
@@ -482,7 +497,8 @@ static void lease_renew_all(struct supervisor *sup)
         sup->lease_refs[i] = (struct lease_ref){ sup->lease_buf[i].entry_id,
                                                  sup->lease_buf[i].token };
 
-    r = lease_keeper_renew(sup->leases, sup->lease_refs, count, sup->lease_lost);
+    r = lease_keeper_renew(sup->leases, sup->lease_refs, count, sup->lease_lost,
+                           sup->lease_cancelled);
     if (r < 0) {
         if (!sup->renew_failing)
             log_warn("lease_renew_failed", "leases=%zu errno=%d action=retry_each_beat",
@@ -500,6 +516,8 @@ static void lease_renew_all(struct supervisor *sup)
         if (!sup->lease_lost[i]) {
             pool_lease_renewed(sup->pool, lease->slot, lease->token,
                                sent_at_ms + sup->config->lease_ms);
+            if (sup->lease_cancelled[i])
+                lease_tell_cancel(sup, lease);
             continue;
         }
 
@@ -667,7 +685,9 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     sup->lease_buf = calloc((size_t)options->workers, sizeof(*sup->lease_buf));
     sup->lease_refs = calloc((size_t)options->workers, sizeof(*sup->lease_refs));
     sup->lease_lost = calloc((size_t)options->workers, sizeof(*sup->lease_lost));
-    if (r == 0 && (!sup->lease_buf || !sup->lease_refs || !sup->lease_lost))
+    sup->lease_cancelled = calloc((size_t)options->workers, sizeof(*sup->lease_cancelled));
+    if (r == 0 && (!sup->lease_buf || !sup->lease_refs || !sup->lease_lost ||
+                   !sup->lease_cancelled))
         r = -ENOMEM;
     if (r < 0) {
         fprintf(stderr, "ccx-supervisor: cannot create the pool: %s\n", strerror(-r));
@@ -700,6 +720,7 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     free(sup->lease_buf);
     free(sup->lease_refs);
     free(sup->lease_lost);
+    free(sup->lease_cancelled);
 }
 
 int main(int argc, char **argv)

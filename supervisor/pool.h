@@ -81,4 +81,10 @@ void pool_lease_renewed(struct pool *pool, int slot, uint64_t token, uint64_t va
  * slot holds no such lease, or -errno when the worker could not be told. */
 int pool_lease_revoke(struct pool *pool, int slot, uint64_t token);
 
+/* The job of slot's lease of that token was cancelled by its client: the worker is told
+ * ("cancel <token>", then SIGUSR1), once per lease, and kills the job but still publishes
+ * its result, then releases the lease as usual. Returns 1 when it told the worker now, 0
+ * when it had already, -ENOENT when the slot holds no such lease, or -errno. */
+int pool_lease_cancel(struct pool *pool, int slot, uint64_t token);
+
 #endif

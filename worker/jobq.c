@@ -68,17 +68,22 @@
 
 /* Gives this worker a lease on an entry it was delivered, atomically.
  *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:lease:<entry>   KEYS[4] ccx:token
- *   KEYS[5] ccx:result:<job id>
+ *   KEYS[5] ccx:result:<job id>   KEYS[6] ccx:cancel:<job id>
  *   ARGV[1] the group   ARGV[2] the entry id   ARGV[3] this consumer   ARGV[4] the host
  *   ARGV[5] the job id   ARGV[6] lease_ms   ARGV[7] the tenant   ARGV[8] the job's max_attempts
+ *   ARGV[9] the job's deadline, ms of Redis's clock ("0": none)
  * The group's pending list must name this consumer: a worker whose delivery came late (a
  * slow reconnect) finds the entry reclaimed by another and leaves it. An entry whose job was
  * answered already (a redelivery after the result was stored) is retired here and never run
  * again. The hash outlives an expired lease, so attempt counts every holder. An entry
  * waiting out a retry's backoff, or given up on and waiting to be buried, is only taken
  * through a reclaim: this consumer may read it again from its pending list after a
- * reconnect. Returns {1, token, attempt}, {0} when the job was answered already, {-1} when
- * another consumer owns the entry, {-2} when it is waiting (state retry or dead). */
+ * reconnect. A job cancelled by its client (the cancel key exists) or past its deadline is
+ * leased all the same, so that its final result goes through the token-checked finish like
+ * any other, but the verdict says not to run it; this check runs on every claim, reclaims
+ * and retries included. Returns {1, token, attempt, verdict} (verdict 0: run it,
+ * 1: cancelled, 2: expired), {0} when the job was answered already, {-1} when another
+ * consumer owns the entry, {-2} when it is waiting (state retry or dead). */
 static const char jobq_claim_script[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
     "if #p == 0 or p[1][2] ~= ARGV[3] then return {-1} end\n"
@@ -98,7 +103,11 @@ static const char jobq_claim_script[] =
     "           'job_id', ARGV[5], 'tenant', ARGV[7], 'max_attempts', ARGV[8],\n"
     "           'state', 'running')\n"
     "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[6])), ARGV[2])\n"
-    "return {1, token, attempt}\n";
+    "local verdict = 0\n"
+    "local deadline = tonumber(ARGV[9]) or 0\n"
+    "if redis.call('EXISTS', KEYS[6]) == 1 then verdict = 1\n"
+    "elseif deadline > 0 and now > deadline then verdict = 2 end\n"
+    "return {1, token, attempt, verdict}\n";
 
 /* Takes over one entry whose worker is gone, or whose retry is due, for this consumer.
  *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:token   KEYS[4] ccx:stats
@@ -732,30 +741,33 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
 {
     _cleanup_free_ char *lease_key = NULL;
     _cleanup_free_ char *result_key = NULL;
+    _cleanup_free_ char *cancel_key = NULL;
     _cleanup_reply_ redisReply *reply = NULL;
     uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
-    long long code, token, attempt;
-    char max_attempts[32];
+    long long code, token, attempt, verdict;
+    char max_attempts[32], deadline[32];
     int r;
 
     snprintf(max_attempts, sizeof(max_attempts), "%" PRIu32, job->max_attempts);
+    snprintf(deadline, sizeof(deadline), "%" PRIu64, job->deadline_ms);
     if (asprintf(&lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0 ||
-        asprintf(&result_key, "%s%s", KEY_RESULT_PREFIX, jobq_job_answer_id(job)) < 0) {
-        lease_key = result_key = NULL;
+        asprintf(&result_key, "%s%s", KEY_RESULT_PREFIX, jobq_job_answer_id(job)) < 0 ||
+        asprintf(&cancel_key, "%s%s", KEY_CANCEL_PREFIX, jobq_job_answer_id(job)) < 0) {
+        lease_key = result_key = cancel_key = NULL;
         return -ENOMEM;
     }
 
-    const char *argv[] = { "EVAL", jobq_claim_script, "5", KEY_JOBS, KEY_LEASES, lease_key,
-                           KEY_TOKEN, result_key, KEY_WORKER_GROUP, job->entry_id,
-                           jobq->consumer, jobq->host, jobq_job_answer_id(job),
+    const char *argv[] = { "EVAL", jobq_claim_script, "6", KEY_JOBS, KEY_LEASES, lease_key,
+                           KEY_TOKEN, result_key, cancel_key, KEY_WORKER_GROUP,
+                           job->entry_id, jobq->consumer, jobq->host, jobq_job_answer_id(job),
                            jobq->lease_ms, job->tenant ? job->tenant : "default",
-                           max_attempts };
+                           max_attempts, deadline };
 
     r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
 
-    r = jobq_command_str(jobq, "claim", 16, argv, &reply);
+    r = jobq_command_str(jobq, "claim", 18, argv, &reply);
     if (r < 0)
         return r;
 
@@ -778,7 +790,9 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
 
     token = jobq_reply_int(reply, 1);
     attempt = jobq_reply_int(reply, 2);
-    if (code != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX)
+    verdict = jobq_reply_int(reply, 3);
+    if (code != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX || verdict < 0 ||
+        verdict > JOBQ_VERDICT_EXPIRED)
         return jobq_fail(jobq, -EPROTO, "claim",
                          reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 
@@ -787,6 +801,7 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
     ret_lease->token = (uint64_t)token;
     ret_lease->attempt = (uint32_t)attempt;
     ret_lease->claimed_at_ms = claimed_at_ms;
+    ret_lease->verdict = (enum jobq_verdict)verdict;
     job->attempt = (uint32_t)attempt;
     return 1;
 }
