@@ -52,19 +52,43 @@ static const char lease_renew_script[] =
     "end\n"
     "return {lost, cancelled}\n";
 
-/* Makes one lease expire now, if its token holds, and marks it handed back: the reclaim
- * that takes it records that the worker died (a count that finds poison jobs). A lease in
- * state retry is left to its backoff: the job's run was over before the worker died.
+/* Makes one lease expire now, if its token holds, and marks it (ARGV[3]) handed_back or
+ * drained. handed_back: the worker died, and the reclaim that takes the entry records a
+ * holder lost (a count that finds poison jobs). drained: the host shut down and its grace
+ * ran out, which says nothing about the job, so the reclaim simply runs it again. A lease
+ * in state retry is left to its backoff: the job's run was over before the worker died.
  *   KEYS[1] ccx:leases   KEYS[2] ccx:lease:<entry>   ARGV[1] entry id   ARGV[2] token
+ *   ARGV[3] the state
  * Returns 1 when it did, 0 otherwise. */
 static const char lease_hand_back_script[] =
     "local f = redis.call('HMGET', KEYS[2], 'token', 'state')\n"
     "if f[1] ~= ARGV[2] or f[2] == 'retry' then return 0 end\n"
-    "redis.call('HSET', KEYS[2], 'state', 'handed_back')\n"
+    "redis.call('HSET', KEYS[2], 'state', ARGV[3])\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1])\n"
     "return 1\n";
+
+/* Hands back the entries a consumer was delivered but never leased (its worker was stopped
+ * between the read and the claim): each gets an expiry of now and state drained, so that an
+ * idle worker anywhere reclaims it at once rather than after the orphan scan's lease_ms.
+ *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   ARGV[1] the group   ARGV[2] the consumer
+ *   ARGV[3] ccx:lease:
+ * Returns how many it handed back. */
+static const char lease_hand_back_pending_script[] =
+    "local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], '-', '+', 100, ARGV[2])\n"
+    "if p['err'] then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local n = 0\n"
+    "for _, row in ipairs(p) do\n"
+    "    if not redis.call('ZSCORE', KEYS[2], row[1]) then\n"
+    "        redis.call('HSET', ARGV[3] .. row[1], 'state', 'drained')\n"
+    "        redis.call('ZADD', KEYS[2], string.format('%.0f', now), row[1])\n"
+    "        n = n + 1\n"
+    "    end\n"
+    "end\n"
+    "return n\n";
 
 struct lease_keeper {
     char *url;
@@ -204,7 +228,8 @@ int lease_keeper_renew(struct lease_keeper *keeper, const struct lease_ref *leas
     return 0;
 }
 
-int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease)
+int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease,
+                           bool drained)
 {
     _cleanup_free_ char *lease_key = NULL;
     _cleanup_reply_ redisReply *reply = NULL;
@@ -216,9 +241,9 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
     snprintf(token, sizeof(token), "%" PRIu64, lease->token);
 
     const char *argv[] = { "EVAL", lease_hand_back_script, "2", KEY_LEASES, lease_key,
-                           lease->entry_id, token };
+                           lease->entry_id, token, drained ? "drained" : "handed_back" };
 
-    r = lease_command(keeper, 7, argv, &reply);
+    r = lease_command(keeper, 8, argv, &reply);
     if (r < 0)
         return r;
 
@@ -227,4 +252,22 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
         return -EPROTO;
     }
     return reply->integer == 1 ? 1 : 0;
+}
+
+int lease_keeper_hand_back_pending(struct lease_keeper *keeper, const char *consumer)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    const char *argv[] = { "EVAL", lease_hand_back_pending_script, "2", KEY_JOBS, KEY_LEASES,
+                           KEY_WORKER_GROUP, consumer, KEY_LEASE_PREFIX };
+    int r;
+
+    r = lease_command(keeper, 8, argv, &reply);
+    if (r < 0)
+        return r;
+
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        lease_disconnect(keeper);
+        return -EPROTO;
+    }
+    return (int)reply->integer;
 }

@@ -31,8 +31,14 @@ int lease_keeper_renew(struct lease_keeper *keeper, const struct lease_ref *leas
                        size_t count, bool *ret_lost, bool *ret_cancelled);
 
 /* Makes a lease expire now, if its token still holds, so that an idle worker takes the
- * entry over at once. Returns 1 when it did, 0 when the lease was not that token's any
- * more, or -errno. */
-int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease);
+ * entry over at once. drained: the host is shutting down (the job is not to blame, and
+ * its next run counts no holder lost); else its worker died. Returns 1 when it did, 0 when
+ * the lease was not that token's any more, or -errno. */
+int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease,
+                           bool drained);
+
+/* Hands back, expiring now, the entries delivered to consumer (a stopped worker's
+ * host:pid) that it never leased. Returns how many, or -errno. */
+int lease_keeper_hand_back_pending(struct lease_keeper *keeper, const char *consumer);
 
 #endif

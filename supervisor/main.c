@@ -77,6 +77,7 @@ struct supervisor {
     ev_timer lease_beat;            /* renews, every lease_ms / 3 */
     ev_timer lease_watch;           /* revokes leases not renewed in time, between beats */
     bool renew_failing;             /* lease_renew_failed logged, lease_renew_ok not yet */
+    char host[HOST_NAME_MAX + 1];   /* as the workers name themselves: host:pid */
 };
 
 static const char usage_text[] =
@@ -542,22 +543,41 @@ static void on_lease_watch(struct ev_loop *loop, ev_timer *watcher, int revents)
     lease_revoke_overdue(watcher->data);
 }
 
-/* A worker died holding a lease: its job is handed back at once, for any idle worker. */
+/* A worker died holding a lease: its job is handed back at once, for any idle worker. In
+ * a drain, that is a worker killed at the end of the shutdown grace. */
 static void on_lease_left(struct pool *pool, const struct pool_lease *lease, void *data)
 {
     struct supervisor *sup = data;
     struct lease_ref ref = { lease->entry_id, lease->token };
-    int r = lease_keeper_hand_back(sup->leases, &ref);
+    int r = lease_keeper_hand_back(sup->leases, &ref, sup->stopping);
 
     if (r == 1)
-        log_info("lease_handed_back", "slot=%d entry_id=%s token=%" PRIu64, lease->slot,
-                 lease->entry_id, lease->token);
+        log_info("lease_handed_back", "slot=%d entry_id=%s token=%" PRIu64 " reason=%s",
+                 lease->slot, lease->entry_id, lease->token,
+                 sup->stopping ? "drained" : "worker_died");
     else if (r == 0)
         log_info("lease_hand_back_skipped", "slot=%d entry_id=%s token=%" PRIu64
                  " reason=token_changed", lease->slot, lease->entry_id, lease->token);
     else
         log_warn("lease_hand_back_failed", "slot=%d entry_id=%s token=%" PRIu64 " errno=%d"
                  " action=expires_in_lease_ms", lease->slot, lease->entry_id, lease->token, -r);
+}
+
+/* A worker stopped in a drain: entries it was delivered but never leased go back at once. */
+static void on_stopped_exit(struct pool *pool, int pid, void *data)
+{
+    struct supervisor *sup = data;
+    char consumer[HOST_NAME_MAX + 32];
+    int r;
+
+    snprintf(consumer, sizeof(consumer), "%s:%d", sup->host, pid);
+    r = lease_keeper_hand_back_pending(sup->leases, consumer);
+    if (r > 0)
+        log_info("deliveries_handed_back", "consumer=%s entries=%d reason=drained", consumer,
+                 r);
+    else if (r < 0)
+        log_warn("deliveries_hand_back_failed", "consumer=%s errno=%d"
+                 " action=reclaimed_after_lease_ms", consumer, -r);
 }
 
 static void on_all_reaped(struct pool *pool, void *data)
@@ -659,10 +679,14 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .on_empty = on_all_reaped,
         .on_died = on_worker_died,
         .on_lease_left = on_lease_left,
+        .on_stopped_exit = on_stopped_exit,
         .data = sup,
     };
     ev_tstamp beat_s = (ev_tstamp)sup->config->lease_ms / 3000.0;
     int r;
+
+    if (gethostname(sup->host, sizeof(sup->host) - 1) < 0)
+        snprintf(sup->host, sizeof(sup->host), "unknown");
 
     sup->loop = ev_default_loop(EVFLAG_AUTO);
     if (!sup->loop) {

@@ -292,6 +292,8 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
 
     if (leased && pool->options.on_lease_left)
         pool->options.on_lease_left(pool, &lease, pool->options.data);
+    if (pool->options.on_stopped_exit)
+        pool->options.on_stopped_exit(pool, watcher->rpid, pool->options.data);
 
     if (pool->live == 0 && pool->options.on_empty)
         pool->options.on_empty(pool, pool->options.data);

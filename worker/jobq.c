@@ -120,7 +120,8 @@ static const char jobq_claim_script[] =
  * token at once (fencing the last holder) and an expiry lease_ms ahead, so that no other
  * worker takes it before this one claims it (jobq_claim_script) or buries it
  * (jobq_bury_script).
- * An expired lease in state retry is a backoff that ran out: the job simply runs again. Any
+ * An expired lease in state retry is a backoff that ran out, and one in state drained was
+ * handed back by a host shutting down: the job simply runs again. Any
  * other expired lease lost its holder (state handed_back: its worker died; else its host or
  * link to Redis failed); that goes into the history and the count of holders lost, and once
  * that count reaches poison_deliveries, or the attempts reach the job's max_attempts (the
@@ -168,7 +169,7 @@ static const char jobq_reclaim_script[] =
     "                     'max_attempts')\n"
     "local state = f[1]\n"
     "local attempt = tonumber(f[2]) or 0\n"
-    "if state ~= 'retry' and state ~= 'dead' then\n"
+    "if state ~= 'retry' and state ~= 'dead' and state ~= 'drained' then\n"
     "    local why = 'lease expired: its host or its link to Redis failed'\n"
     "    if state == 'handed_back' then why = 'handed back: its worker died' end\n"
     "    if kind == 'orphan' then why = 'delivered but never leased: its worker died' end\n"
@@ -350,6 +351,8 @@ struct jobq {
 
     /* Reclaims are not tried again before reclaim_at_ms (monotonic) once one found nothing. */
     uint64_t reclaim_at_ms;
+
+    const volatile sig_atomic_t *stop; /* the worker's; NULL: never set */
 };
 
 static uint64_t jobq_clock_ms(clockid_t clock)
@@ -1024,6 +1027,11 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
     return 0;
 }
 
+void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop)
+{
+    jobq->stop = stop;
+}
+
 void jobq_free(struct jobq *jobq)
 {
     if (!jobq)
@@ -1069,6 +1077,15 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
     if (entry->element[1]->type == REDIS_REPLY_NIL) {
         r = jobq_ack_deleted(jobq, entry->element[0]->str);
         return r < 0 ? r : 0;
+    }
+
+    /* A stop came while the read was blocked: a draining worker starts nothing new. The
+     * entry stays delivered and unleased, and the supervisor hands it back when this worker
+     * exits. */
+    if (jobq->stop && *jobq->stop) {
+        log_info("job_left_for_drain", "entry_id=%s action=handed_back_at_exit",
+                 entry->element[0]->str);
+        return 0;
     }
 
     return jobq_accept(jobq, entry, ret_job, ret_lease);

@@ -42,6 +42,10 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
              const char *host, int slot, struct jobq **ret_jobq);
 void jobq_free(struct jobq *jobq);
 
+/* While *stop is nonzero, an entry that a blocked read brings in is left unclaimed (its
+ * supervisor hands such deliveries back when the worker exits). */
+void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop);
+
 /* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
  * expired (its worker or host died) or an entry delivered but never leased, then a new
  * entry. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when

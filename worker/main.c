@@ -617,6 +617,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
         return 1;
     }
 
+    jobq_set_stop_flag(worker.jobq, &stop_requested);
     log_info("worker_started", "consumer=%s pid=%d", consumer, (int)getpid());
     worker_loop(&worker);
     log_info("worker_stopped", "consumer=%s", consumer);
