@@ -271,3 +271,11 @@ int lease_keeper_hand_back_pending(struct lease_keeper *keeper, const char *cons
     }
     return (int)reply->integer;
 }
+
+int lease_keeper_ping(struct lease_keeper *keeper)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    const char *argv[] = { "PING" };
+
+    return lease_command(keeper, 1, argv, &reply);
+}

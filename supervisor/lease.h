@@ -41,4 +41,8 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
  * host:pid) that it never leased. Returns how many, or -errno. */
 int lease_keeper_hand_back_pending(struct lease_keeper *keeper, const char *consumer);
 
+/* One PING, to tell when Redis is back while there is no lease to renew. Returns 0 or
+ * -errno. */
+int lease_keeper_ping(struct lease_keeper *keeper);
+
 #endif

@@ -77,6 +77,8 @@ struct supervisor {
     ev_timer lease_beat;            /* renews, every lease_ms / 3 */
     ev_timer lease_watch;           /* revokes leases not renewed in time, between beats */
     bool renew_failing;             /* lease_renew_failed logged, lease_renew_ok not yet */
+    bool redis_down;                /* redis_unreachable logged, redis_reconnected not yet */
+    uint64_t redis_down_since_ms;   /* CLOCK_MONOTONIC */
     char host[HOST_NAME_MAX + 1];   /* as the workers name themselves: host:pid */
 };
 
@@ -484,15 +486,41 @@ static void lease_tell_cancel(struct supervisor *sup, const struct pool_lease *l
                  lease->entry_id, -r);
 }
 
-/* One script call for all leases of this host. */
+/* An outage is reported once when it starts and once when it ends, whatever the number
+ * of beats in between: an operator needs its length, not a line per retry. */
+static void supervisor_redis_failed(struct supervisor *sup, int error)
+{
+    if (sup->redis_down)
+        return;
+
+    sup->redis_down = true;
+    sup->redis_down_since_ms = monotonic_ms();
+    log_warn("redis_unreachable", "op=lease_renew errno=%d action=retry_each_beat", -error);
+}
+
+static void supervisor_redis_answered(struct supervisor *sup)
+{
+    if (!sup->redis_down)
+        return;
+
+    sup->redis_down = false;
+    log_info("redis_reconnected", "outage_ms=%" PRIu64,
+             monotonic_ms() - sup->redis_down_since_ms);
+}
+
+/* One script call for all leases of this host. Without leases, Redis is asked only while
+ * an outage lasts, to see it end. */
 static void lease_renew_all(struct supervisor *sup)
 {
     size_t count = pool_leases(sup->pool, sup->lease_buf, (size_t)pool_worker_count(sup->pool));
     uint64_t sent_at_ms = monotonic_ms();
     int r;
 
-    if (count == 0)
+    if (count == 0) {
+        if (sup->redis_down && lease_keeper_ping(sup->leases) == 0)
+            supervisor_redis_answered(sup);
         return;
+    }
 
     for (size_t i = 0; i < count; i++)
         sup->lease_refs[i] = (struct lease_ref){ sup->lease_buf[i].entry_id,
@@ -500,6 +528,12 @@ static void lease_renew_all(struct supervisor *sup)
 
     r = lease_keeper_renew(sup->leases, sup->lease_refs, count, sup->lease_lost,
                            sup->lease_cancelled);
+    if (r < 0 && r != -EPROTO) {
+        supervisor_redis_failed(sup, r);
+        return;
+    }
+    supervisor_redis_answered(sup);
+    /* Redis answered, with an error: not an outage, but just as worth saying once. */
     if (r < 0) {
         if (!sup->renew_failing)
             log_warn("lease_renew_failed", "leases=%zu errno=%d action=retry_each_beat",
