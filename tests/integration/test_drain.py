@@ -106,6 +106,9 @@ class DrainTest(unittest.TestCase):
         job_id = self.a.submit("sh", "sleep 1\necho finished\n")
         self.assertTrue(self.a.wait_log(r"event=job_started", 0, 10))
         self.a.supervisor.send_signal(signal.SIGTERM)
+        # The supervisor passes SIGTERM on to its workers: give them a moment to see it.
+        self.assertIsNotNone(self.a.wait_log(r"event=supervisor_stopping", 0, 5))
+        time.sleep(0.2)
         later = self.a.submit("sh", "echo later\n")
         self.assertEqual(self.a.supervisor.wait(GRACE_S + 10), 0)
         self.a.supervisor = None
