@@ -47,12 +47,13 @@ enum job_field {
     JOB_FIELD_ARGS,
     JOB_FIELD_LIMITS,
     JOB_FIELD_MAX_ATTEMPTS,
+    JOB_FIELD_DEADLINE,
     JOB_FIELD_COUNT,
 };
 
 static const char *const job_field_names[JOB_FIELD_COUNT] = {
     "id", "tenant", "meta", "language", "source", "files", "main", "stdin", "args", "limits",
-    "max_attempts",
+    "max_attempts", "deadline",
 };
 
 static void job_freep(struct job **job)
@@ -781,12 +782,29 @@ static int reader_max_attempts(struct job_reader *reader)
     return 0;
 }
 
+/* A deadline is a point on Redis's clock, so the worker cannot judge it: it is only read
+ * here, and the claim script compares it with Redis's TIME. 0 is refused, since it would
+ * read as no deadline at all while meaning one long past. */
+static int reader_deadline(struct job_reader *reader)
+{
+    const msgpack_object *obj = reader_field(reader, JOB_FIELD_DEADLINE);
+
+    if (!obj)
+        return 0;
+    if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER || obj->via.u64 == 0)
+        return job_reject(reader->job, "deadline must be a positive integer (ms since the "
+                                       "Unix epoch)");
+
+    reader->job->deadline_ms = obj->via.u64;
+    return 0;
+}
+
 /* The fields that make the job runnable, read once the message is known to be a clean map. */
 static int reader_body(struct job_reader *reader)
 {
     static int (*const steps[])(struct job_reader *) = {
         reader_language, reader_sources, reader_stdin, reader_args, reader_limits,
-        reader_max_attempts,
+        reader_max_attempts, reader_deadline,
     };
 
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

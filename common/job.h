@@ -33,6 +33,7 @@ struct job {
     size_t meta_size;
     uint32_t attempt; /* 1 for the first delivery */
     uint32_t max_attempts; /* the job's own, else the config's: runs before it is given up */
+    uint64_t deadline_ms;  /* ms since the Unix epoch on Redis's clock; 0: none */
 
     /* Set when the job must not run: a sentence for the client's result `reason`. */
     char *reject_reason;

@@ -9,6 +9,7 @@
 #define KEY_EVENTS_FIELD "event"
 #define KEY_RESULT_PREFIX "ccx:result:" /* string: msgpack result, with a TTL */
 #define KEY_REPLY_PREFIX "ccx:reply:"   /* list: the same result pushed once, for BLPOP */
+#define KEY_CANCEL_PREFIX "ccx:cancel:" /* string: a cancel asked for, set by clients */
 #define KEY_WORKER_GROUP "ccx-workers"  /* consumer group of the workers on ccx:jobs */
 
 /* Leases: which worker may run a stream entry, until when, under which fencing token. */

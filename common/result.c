@@ -23,6 +23,8 @@ static const char *const job_status_names[JOB_STATUS_COUNT] = {
     [JOB_STATUS_REJECTED] = "rejected",
     [JOB_STATUS_INTERNAL_ERROR] = "internal_error",
     [JOB_STATUS_DEAD_LETTER] = "dead_letter",
+    [JOB_STATUS_CANCELLED] = "cancelled",
+    [JOB_STATUS_EXPIRED] = "expired",
 };
 
 const char *job_status_name(enum job_status status)

@@ -20,9 +20,9 @@
 #define LEASE_TIMEOUT_MIN_MS 100
 #define LEASE_TOKEN_SIZE 24 /* a uint64 in decimal and its NUL */
 
-/* Renews every listed lease that is still its token's.
- *   KEYS[1] ccx:leases   ARGV[1] lease_ms   ARGV[2] ccx:lease:
- *   ARGV[3], ARGV[4], ...: entry id and token, one pair per lease
+/* Renews every listed lease that is still its token's, and looks for cancels of their jobs.
+ *   KEYS[1] ccx:leases   ARGV[1] lease_ms   ARGV[2] ccx:lease:   ARGV[3] ccx:cancel:
+ *   ARGV[4], ARGV[5], ...: entry id and token, one pair per lease
  * A lease that expired but that nobody took over yet is renewed too: its token still
  * holds, so nobody else can have run the job. Returns the 0-based positions of the pairs
  * whose token does not hold (the same entry may appear twice, under an old and a new
@@ -30,36 +30,65 @@
  * is neither renewed nor lost: either its job was answered by another holder (the result
  * script then keeps that answer) or Redis lost its data, and then the run in progress is
  * the only one left to answer the client. Neither is a lease in state retry: its worker
- * has put it back to expire after a backoff, and is about to release it. */
+ * has put it back to expire after a backoff, and is about to release it. A lease renewed
+ * whose job has a cancel key (its client cancelled it) is listed in the second array, so
+ * that its holder learns of it within a beat. Returns {lost, cancelled}. */
 static const char lease_renew_script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local expiry = string.format('%.0f', now + tonumber(ARGV[1]))\n"
-    "local lost = {}\n"
-    "for i = 3, #ARGV - 1, 2 do\n"
-    "    local f = redis.call('HMGET', ARGV[2] .. ARGV[i], 'token', 'state')\n"
+    "local lost, cancelled = {}, {}\n"
+    "for i = 4, #ARGV - 1, 2 do\n"
+    "    local f = redis.call('HMGET', ARGV[2] .. ARGV[i], 'token', 'state', 'job_id')\n"
     "    local token = f[1]\n"
     "    if token == ARGV[i + 1] then\n"
     "        if f[2] ~= 'retry' then redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end\n"
+    "        if f[3] and redis.call('EXISTS', ARGV[3] .. f[3]) == 1 then\n"
+    "            cancelled[#cancelled + 1] = (i - 4) / 2\n"
+    "        end\n"
     "    elseif token then\n"
-    "        lost[#lost + 1] = (i - 3) / 2\n"
+    "        lost[#lost + 1] = (i - 4) / 2\n"
     "    end\n"
     "end\n"
-    "return lost\n";
+    "return {lost, cancelled}\n";
 
-/* Makes one lease expire now, if its token holds, and marks it handed back: the reclaim
- * that takes it records that the worker died (a count that finds poison jobs). A lease in
- * state retry is left to its backoff: the job's run was over before the worker died.
+/* Makes one lease expire now, if its token holds, and marks it (ARGV[3]) handed_back or
+ * drained. handed_back: the worker died, and the reclaim that takes the entry records a
+ * holder lost (a count that finds poison jobs). drained: the host shut down and its grace
+ * ran out, which says nothing about the job, so the reclaim simply runs it again. A lease
+ * in state retry is left to its backoff: the job's run was over before the worker died.
  *   KEYS[1] ccx:leases   KEYS[2] ccx:lease:<entry>   ARGV[1] entry id   ARGV[2] token
+ *   ARGV[3] the state
  * Returns 1 when it did, 0 otherwise. */
 static const char lease_hand_back_script[] =
     "local f = redis.call('HMGET', KEYS[2], 'token', 'state')\n"
     "if f[1] ~= ARGV[2] or f[2] == 'retry' then return 0 end\n"
-    "redis.call('HSET', KEYS[2], 'state', 'handed_back')\n"
+    "redis.call('HSET', KEYS[2], 'state', ARGV[3])\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', now), ARGV[1])\n"
     "return 1\n";
+
+/* Hands back the entries a consumer was delivered but never leased (its worker was stopped
+ * between the read and the claim): each gets an expiry of now and state drained, so that an
+ * idle worker anywhere reclaims it at once rather than after the orphan scan's lease_ms.
+ *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   ARGV[1] the group   ARGV[2] the consumer
+ *   ARGV[3] ccx:lease:
+ * Returns how many it handed back. */
+static const char lease_hand_back_pending_script[] =
+    "local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], '-', '+', 100, ARGV[2])\n"
+    "if p['err'] then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local n = 0\n"
+    "for _, row in ipairs(p) do\n"
+    "    if not redis.call('ZSCORE', KEYS[2], row[1]) then\n"
+    "        redis.call('HSET', ARGV[3] .. row[1], 'state', 'drained')\n"
+    "        redis.call('ZADD', KEYS[2], string.format('%.0f', now), row[1])\n"
+    "        n = n + 1\n"
+    "    end\n"
+    "end\n"
+    "return n\n";
 
 struct lease_keeper {
     char *url;
@@ -110,6 +139,18 @@ static int lease_command(struct lease_keeper *keeper, int argc, const char **arg
     return 0;
 }
 
+/* Sets marks[i] for each position i the script listed; ignores anything out of range. */
+static void lease_mark(const redisReply *positions, size_t count, bool *marks)
+{
+    for (size_t i = 0; i < positions->elements; i++) {
+        const redisReply *index = positions->element[i];
+
+        if (index->type == REDIS_REPLY_INTEGER && index->integer >= 0 &&
+            (size_t)index->integer < count)
+            marks[index->integer] = true;
+    }
+}
+
 int lease_keeper_new(const char *url, uint64_t lease_ms, struct lease_keeper **ret_keeper)
 {
     struct lease_keeper *keeper = calloc(1, sizeof(*keeper));
@@ -146,9 +187,9 @@ void lease_keeper_free(struct lease_keeper *keeper)
 }
 
 int lease_keeper_renew(struct lease_keeper *keeper, const struct lease_ref *leases,
-                       size_t count, bool *ret_lost)
+                       size_t count, bool *ret_lost, bool *ret_cancelled)
 {
-    size_t argc = 6 + 2 * count;
+    size_t argc = 7 + 2 * count;
     _cleanup_free_ const char **argv = calloc(argc, sizeof(*argv));
     _cleanup_free_ char (*tokens)[LEASE_TOKEN_SIZE] = calloc(count + 1, sizeof(*tokens));
     _cleanup_reply_ redisReply *reply = NULL;
@@ -163,32 +204,32 @@ int lease_keeper_renew(struct lease_keeper *keeper, const struct lease_ref *leas
     argv[3] = KEY_LEASES;
     argv[4] = keeper->lease_ms;
     argv[5] = KEY_LEASE_PREFIX;
+    argv[6] = KEY_CANCEL_PREFIX;
     for (size_t i = 0; i < count; i++) {
         snprintf(tokens[i], sizeof(tokens[i]), "%" PRIu64, leases[i].token);
-        argv[6 + 2 * i] = leases[i].entry_id;
-        argv[7 + 2 * i] = tokens[i];
+        argv[7 + 2 * i] = leases[i].entry_id;
+        argv[8 + 2 * i] = tokens[i];
         ret_lost[i] = false;
+        ret_cancelled[i] = false;
     }
 
     r = lease_command(keeper, (int)argc, argv, &reply);
     if (r < 0)
         return r;
 
-    if (reply->type != REDIS_REPLY_ARRAY) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
         lease_disconnect(keeper);
         return -EPROTO;
     }
-    for (size_t i = 0; i < reply->elements; i++) {
-        const redisReply *index = reply->element[i];
-
-        if (index->type == REDIS_REPLY_INTEGER && index->integer >= 0 &&
-            (size_t)index->integer < count)
-            ret_lost[index->integer] = true;
-    }
+    lease_mark(reply->element[0], count, ret_lost);
+    lease_mark(reply->element[1], count, ret_cancelled);
     return 0;
 }
 
-int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease)
+int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *lease,
+                           bool drained)
 {
     _cleanup_free_ char *lease_key = NULL;
     _cleanup_reply_ redisReply *reply = NULL;
@@ -200,9 +241,9 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
     snprintf(token, sizeof(token), "%" PRIu64, lease->token);
 
     const char *argv[] = { "EVAL", lease_hand_back_script, "2", KEY_LEASES, lease_key,
-                           lease->entry_id, token };
+                           lease->entry_id, token, drained ? "drained" : "handed_back" };
 
-    r = lease_command(keeper, 7, argv, &reply);
+    r = lease_command(keeper, 8, argv, &reply);
     if (r < 0)
         return r;
 
@@ -211,4 +252,30 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
         return -EPROTO;
     }
     return reply->integer == 1 ? 1 : 0;
+}
+
+int lease_keeper_hand_back_pending(struct lease_keeper *keeper, const char *consumer)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    const char *argv[] = { "EVAL", lease_hand_back_pending_script, "2", KEY_JOBS, KEY_LEASES,
+                           KEY_WORKER_GROUP, consumer, KEY_LEASE_PREFIX };
+    int r;
+
+    r = lease_command(keeper, 8, argv, &reply);
+    if (r < 0)
+        return r;
+
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        lease_disconnect(keeper);
+        return -EPROTO;
+    }
+    return (int)reply->integer;
+}
+
+int lease_keeper_ping(struct lease_keeper *keeper)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    const char *argv[] = { "PING" };
+
+    return lease_command(keeper, 1, argv, &reply);
 }

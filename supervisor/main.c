@@ -73,9 +73,13 @@ struct supervisor {
     struct pool_lease *lease_buf;   /* one per worker, for each beat */
     struct lease_ref *lease_refs;
     bool *lease_lost;
+    bool *lease_cancelled;
     ev_timer lease_beat;            /* renews, every lease_ms / 3 */
     ev_timer lease_watch;           /* revokes leases not renewed in time, between beats */
     bool renew_failing;             /* lease_renew_failed logged, lease_renew_ok not yet */
+    bool redis_down;                /* redis_unreachable logged, redis_reconnected not yet */
+    uint64_t redis_down_since_ms;   /* CLOCK_MONOTONIC */
+    char host[HOST_NAME_MAX + 1];   /* as the workers name themselves: host:pid */
 };
 
 static const char usage_text[] =
@@ -468,21 +472,68 @@ static void lease_revoke_overdue(struct supervisor *sup)
     }
 }
 
-/* One script call for all leases of this host. */
+/* The job of a lease renewed was cancelled by its client: its worker stops it and
+ * publishes the cancelled result itself. Told once per lease. */
+static void lease_tell_cancel(struct supervisor *sup, const struct pool_lease *lease)
+{
+    int r = pool_lease_cancel(sup->pool, lease->slot, lease->token);
+
+    if (r == 1)
+        log_info("job_cancel_requested", "slot=%d entry_id=%s token=%" PRIu64
+                 " action=kill_job", lease->slot, lease->entry_id, lease->token);
+    else if (r < 0 && r != -ENOENT)
+        log_warn("lease_cancel_failed", "slot=%d entry_id=%s errno=%d", lease->slot,
+                 lease->entry_id, -r);
+}
+
+/* An outage is reported once when it starts and once when it ends, whatever the number
+ * of beats in between: an operator needs its length, not a line per retry. */
+static void supervisor_redis_failed(struct supervisor *sup, int error)
+{
+    if (sup->redis_down)
+        return;
+
+    sup->redis_down = true;
+    sup->redis_down_since_ms = monotonic_ms();
+    log_warn("redis_unreachable", "op=lease_renew errno=%d action=retry_each_beat", -error);
+}
+
+static void supervisor_redis_answered(struct supervisor *sup)
+{
+    if (!sup->redis_down)
+        return;
+
+    sup->redis_down = false;
+    log_info("redis_reconnected", "outage_ms=%" PRIu64,
+             monotonic_ms() - sup->redis_down_since_ms);
+}
+
+/* One script call for all leases of this host. Without leases, Redis is asked only while
+ * an outage lasts, to see it end. */
 static void lease_renew_all(struct supervisor *sup)
 {
     size_t count = pool_leases(sup->pool, sup->lease_buf, (size_t)pool_worker_count(sup->pool));
     uint64_t sent_at_ms = monotonic_ms();
     int r;
 
-    if (count == 0)
+    if (count == 0) {
+        if (sup->redis_down && lease_keeper_ping(sup->leases) == 0)
+            supervisor_redis_answered(sup);
         return;
+    }
 
     for (size_t i = 0; i < count; i++)
         sup->lease_refs[i] = (struct lease_ref){ sup->lease_buf[i].entry_id,
                                                  sup->lease_buf[i].token };
 
-    r = lease_keeper_renew(sup->leases, sup->lease_refs, count, sup->lease_lost);
+    r = lease_keeper_renew(sup->leases, sup->lease_refs, count, sup->lease_lost,
+                           sup->lease_cancelled);
+    if (r < 0 && r != -EPROTO) {
+        supervisor_redis_failed(sup, r);
+        return;
+    }
+    supervisor_redis_answered(sup);
+    /* Redis answered, with an error: not an outage, but just as worth saying once. */
     if (r < 0) {
         if (!sup->renew_failing)
             log_warn("lease_renew_failed", "leases=%zu errno=%d action=retry_each_beat",
@@ -500,6 +551,8 @@ static void lease_renew_all(struct supervisor *sup)
         if (!sup->lease_lost[i]) {
             pool_lease_renewed(sup->pool, lease->slot, lease->token,
                                sent_at_ms + sup->config->lease_ms);
+            if (sup->lease_cancelled[i])
+                lease_tell_cancel(sup, lease);
             continue;
         }
 
@@ -524,22 +577,41 @@ static void on_lease_watch(struct ev_loop *loop, ev_timer *watcher, int revents)
     lease_revoke_overdue(watcher->data);
 }
 
-/* A worker died holding a lease: its job is handed back at once, for any idle worker. */
+/* A worker died holding a lease: its job is handed back at once, for any idle worker. In
+ * a drain, that is a worker killed at the end of the shutdown grace. */
 static void on_lease_left(struct pool *pool, const struct pool_lease *lease, void *data)
 {
     struct supervisor *sup = data;
     struct lease_ref ref = { lease->entry_id, lease->token };
-    int r = lease_keeper_hand_back(sup->leases, &ref);
+    int r = lease_keeper_hand_back(sup->leases, &ref, sup->stopping);
 
     if (r == 1)
-        log_info("lease_handed_back", "slot=%d entry_id=%s token=%" PRIu64, lease->slot,
-                 lease->entry_id, lease->token);
+        log_info("lease_handed_back", "slot=%d entry_id=%s token=%" PRIu64 " reason=%s",
+                 lease->slot, lease->entry_id, lease->token,
+                 sup->stopping ? "drained" : "worker_died");
     else if (r == 0)
         log_info("lease_hand_back_skipped", "slot=%d entry_id=%s token=%" PRIu64
                  " reason=token_changed", lease->slot, lease->entry_id, lease->token);
     else
         log_warn("lease_hand_back_failed", "slot=%d entry_id=%s token=%" PRIu64 " errno=%d"
                  " action=expires_in_lease_ms", lease->slot, lease->entry_id, lease->token, -r);
+}
+
+/* A worker stopped in a drain: entries it was delivered but never leased go back at once. */
+static void on_stopped_exit(struct pool *pool, int pid, void *data)
+{
+    struct supervisor *sup = data;
+    char consumer[HOST_NAME_MAX + 32];
+    int r;
+
+    snprintf(consumer, sizeof(consumer), "%s:%d", sup->host, pid);
+    r = lease_keeper_hand_back_pending(sup->leases, consumer);
+    if (r > 0)
+        log_info("deliveries_handed_back", "consumer=%s entries=%d reason=drained", consumer,
+                 r);
+    else if (r < 0)
+        log_warn("deliveries_hand_back_failed", "consumer=%s errno=%d"
+                 " action=reclaimed_after_lease_ms", consumer, -r);
 }
 
 static void on_all_reaped(struct pool *pool, void *data)
@@ -641,10 +713,14 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .on_empty = on_all_reaped,
         .on_died = on_worker_died,
         .on_lease_left = on_lease_left,
+        .on_stopped_exit = on_stopped_exit,
         .data = sup,
     };
     ev_tstamp beat_s = (ev_tstamp)sup->config->lease_ms / 3000.0;
     int r;
+
+    if (gethostname(sup->host, sizeof(sup->host) - 1) < 0)
+        snprintf(sup->host, sizeof(sup->host), "unknown");
 
     sup->loop = ev_default_loop(EVFLAG_AUTO);
     if (!sup->loop) {
@@ -667,7 +743,9 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     sup->lease_buf = calloc((size_t)options->workers, sizeof(*sup->lease_buf));
     sup->lease_refs = calloc((size_t)options->workers, sizeof(*sup->lease_refs));
     sup->lease_lost = calloc((size_t)options->workers, sizeof(*sup->lease_lost));
-    if (r == 0 && (!sup->lease_buf || !sup->lease_refs || !sup->lease_lost))
+    sup->lease_cancelled = calloc((size_t)options->workers, sizeof(*sup->lease_cancelled));
+    if (r == 0 && (!sup->lease_buf || !sup->lease_refs || !sup->lease_lost ||
+                   !sup->lease_cancelled))
         r = -ENOMEM;
     if (r < 0) {
         fprintf(stderr, "ccx-supervisor: cannot create the pool: %s\n", strerror(-r));
@@ -700,6 +778,7 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     free(sup->lease_buf);
     free(sup->lease_refs);
     free(sup->lease_lost);
+    free(sup->lease_cancelled);
 }
 
 int main(int argc, char **argv)

@@ -53,6 +53,7 @@ struct slot {
     char lease_entry[LEASE_ENTRY_ID_SIZE];
     uint64_t lease_token;
     uint64_t lease_valid_until_ms; /* CLOCK_MONOTONIC */
+    bool cancel_sent;       /* the worker was told its job was cancelled */
 };
 
 struct pool {
@@ -214,6 +215,7 @@ static void slot_read_message(struct slot *slot, char *message)
     if (sscanf(message, "lease %63s %" SCNu64 " %" SCNu64, entry, &token, &claimed_at_ms) ==
             3 && lease_entry_id_ok(entry) && token > 0) {
         slot->leased = true;
+        slot->cancel_sent = false;
         snprintf(slot->lease_entry, sizeof(slot->lease_entry), "%s", entry);
         slot->lease_token = token;
         slot->lease_valid_until_ms = claimed_at_ms + slot->pool->options.lease_ms;
@@ -290,6 +292,8 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
 
     if (leased && pool->options.on_lease_left)
         pool->options.on_lease_left(pool, &lease, pool->options.data);
+    if (pool->options.on_stopped_exit)
+        pool->options.on_stopped_exit(pool, watcher->rpid, pool->options.data);
 
     if (pool->live == 0 && pool->options.on_empty)
         pool->options.on_empty(pool, pool->options.data);
@@ -475,4 +479,24 @@ int pool_lease_revoke(struct pool *pool, int index, uint64_t token)
     if (kill(slot->pid, SIGUSR1) < 0)
         return -errno;
     return 0;
+}
+
+int pool_lease_cancel(struct pool *pool, int index, uint64_t token)
+{
+    struct slot *slot = pool_leased_slot(pool, index, token);
+    char message[LEASE_MESSAGE_MAX];
+    int n;
+
+    if (!slot)
+        return -ENOENT;
+    if (slot->cancel_sent)
+        return 0;
+    slot->cancel_sent = true;
+
+    n = snprintf(message, sizeof(message), "cancel %" PRIu64, token);
+    if (send(slot->channel_fd, message, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
+        return -errno;
+    if (kill(slot->pid, SIGUSR1) < 0)
+        return -errno;
+    return 1;
 }

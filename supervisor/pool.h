@@ -25,6 +25,10 @@ struct pool_lease {
 typedef void (*pool_lease_left_fn)(struct pool *pool, const struct pool_lease *lease,
                                    void *data);
 
+/* Called after pool_stop for each worker reaped (pid: the one it had), after
+ * on_lease_left: what the worker was delivered and never leased can be handed back. */
+typedef void (*pool_exited_fn)(struct pool *pool, int pid, void *data);
+
 /* Called once after pool_stop, when the last live worker has been reaped. */
 typedef void (*pool_empty_fn)(struct pool *pool, void *data);
 
@@ -42,6 +46,7 @@ struct pool_options {
     pool_empty_fn on_empty;  /* may be NULL */
     pool_died_fn on_died;    /* may be NULL */
     pool_lease_left_fn on_lease_left; /* may be NULL; called after on_died */
+    pool_exited_fn on_stopped_exit;   /* may be NULL */
     void *data;              /* handed to the callbacks */
 };
 
@@ -80,5 +85,11 @@ void pool_lease_renewed(struct pool *pool, int slot, uint64_t token, uint64_t va
  * worker ("lost <token>", then SIGUSR1), which kills the job. Returns 0, -ENOENT when the
  * slot holds no such lease, or -errno when the worker could not be told. */
 int pool_lease_revoke(struct pool *pool, int slot, uint64_t token);
+
+/* The job of slot's lease of that token was cancelled by its client: the worker is told
+ * ("cancel <token>", then SIGUSR1), once per lease, and kills the job but still publishes
+ * its result, then releases the lease as usual. Returns 1 when it told the worker now, 0
+ * when it had already, -ENOENT when the slot holds no such lease, or -errno. */
+int pool_lease_cancel(struct pool *pool, int slot, uint64_t token);
 
 #endif

@@ -68,17 +68,22 @@
 
 /* Gives this worker a lease on an entry it was delivered, atomically.
  *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:lease:<entry>   KEYS[4] ccx:token
- *   KEYS[5] ccx:result:<job id>
+ *   KEYS[5] ccx:result:<job id>   KEYS[6] ccx:cancel:<job id>
  *   ARGV[1] the group   ARGV[2] the entry id   ARGV[3] this consumer   ARGV[4] the host
  *   ARGV[5] the job id   ARGV[6] lease_ms   ARGV[7] the tenant   ARGV[8] the job's max_attempts
+ *   ARGV[9] the job's deadline, ms of Redis's clock ("0": none)
  * The group's pending list must name this consumer: a worker whose delivery came late (a
  * slow reconnect) finds the entry reclaimed by another and leaves it. An entry whose job was
  * answered already (a redelivery after the result was stored) is retired here and never run
  * again. The hash outlives an expired lease, so attempt counts every holder. An entry
  * waiting out a retry's backoff, or given up on and waiting to be buried, is only taken
  * through a reclaim: this consumer may read it again from its pending list after a
- * reconnect. Returns {1, token, attempt}, {0} when the job was answered already, {-1} when
- * another consumer owns the entry, {-2} when it is waiting (state retry or dead). */
+ * reconnect. A job cancelled by its client (the cancel key exists) or past its deadline is
+ * leased all the same, so that its final result goes through the token-checked finish like
+ * any other, but the verdict says not to run it; this check runs on every claim, reclaims
+ * and retries included. Returns {1, token, attempt, verdict} (verdict 0: run it,
+ * 1: cancelled, 2: expired), {0} when the job was answered already, {-1} when another
+ * consumer owns the entry, {-2} when it is waiting (state retry or dead). */
 static const char jobq_claim_script[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
     "if #p == 0 or p[1][2] ~= ARGV[3] then return {-1} end\n"
@@ -98,7 +103,11 @@ static const char jobq_claim_script[] =
     "           'job_id', ARGV[5], 'tenant', ARGV[7], 'max_attempts', ARGV[8],\n"
     "           'state', 'running')\n"
     "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[6])), ARGV[2])\n"
-    "return {1, token, attempt}\n";
+    "local verdict = 0\n"
+    "local deadline = tonumber(ARGV[9]) or 0\n"
+    "if redis.call('EXISTS', KEYS[6]) == 1 then verdict = 1\n"
+    "elseif deadline > 0 and now > deadline then verdict = 2 end\n"
+    "return {1, token, attempt, verdict}\n";
 
 /* Takes over one entry whose worker is gone, or whose retry is due, for this consumer.
  *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:token   KEYS[4] ccx:stats
@@ -111,7 +120,8 @@ static const char jobq_claim_script[] =
  * token at once (fencing the last holder) and an expiry lease_ms ahead, so that no other
  * worker takes it before this one claims it (jobq_claim_script) or buries it
  * (jobq_bury_script).
- * An expired lease in state retry is a backoff that ran out: the job simply runs again. Any
+ * An expired lease in state retry is a backoff that ran out, and one in state drained was
+ * handed back by a host shutting down: the job simply runs again. Any
  * other expired lease lost its holder (state handed_back: its worker died; else its host or
  * link to Redis failed); that goes into the history and the count of holders lost, and once
  * that count reaches poison_deliveries, or the attempts reach the job's max_attempts (the
@@ -159,7 +169,7 @@ static const char jobq_reclaim_script[] =
     "                     'max_attempts')\n"
     "local state = f[1]\n"
     "local attempt = tonumber(f[2]) or 0\n"
-    "if state ~= 'retry' and state ~= 'dead' then\n"
+    "if state ~= 'retry' and state ~= 'dead' and state ~= 'drained' then\n"
     "    local why = 'lease expired: its host or its link to Redis failed'\n"
     "    if state == 'handed_back' then why = 'handed back: its worker died' end\n"
     "    if kind == 'orphan' then why = 'delivered but never leased: its worker died' end\n"
@@ -341,6 +351,8 @@ struct jobq {
 
     /* Reclaims are not tried again before reclaim_at_ms (monotonic) once one found nothing. */
     uint64_t reclaim_at_ms;
+
+    const volatile sig_atomic_t *stop; /* the worker's; NULL: never set */
 };
 
 static uint64_t jobq_clock_ms(clockid_t clock)
@@ -732,30 +744,33 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
 {
     _cleanup_free_ char *lease_key = NULL;
     _cleanup_free_ char *result_key = NULL;
+    _cleanup_free_ char *cancel_key = NULL;
     _cleanup_reply_ redisReply *reply = NULL;
     uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
-    long long code, token, attempt;
-    char max_attempts[32];
+    long long code, token, attempt, verdict;
+    char max_attempts[32], deadline[32];
     int r;
 
     snprintf(max_attempts, sizeof(max_attempts), "%" PRIu32, job->max_attempts);
+    snprintf(deadline, sizeof(deadline), "%" PRIu64, job->deadline_ms);
     if (asprintf(&lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0 ||
-        asprintf(&result_key, "%s%s", KEY_RESULT_PREFIX, jobq_job_answer_id(job)) < 0) {
-        lease_key = result_key = NULL;
+        asprintf(&result_key, "%s%s", KEY_RESULT_PREFIX, jobq_job_answer_id(job)) < 0 ||
+        asprintf(&cancel_key, "%s%s", KEY_CANCEL_PREFIX, jobq_job_answer_id(job)) < 0) {
+        lease_key = result_key = cancel_key = NULL;
         return -ENOMEM;
     }
 
-    const char *argv[] = { "EVAL", jobq_claim_script, "5", KEY_JOBS, KEY_LEASES, lease_key,
-                           KEY_TOKEN, result_key, KEY_WORKER_GROUP, job->entry_id,
-                           jobq->consumer, jobq->host, jobq_job_answer_id(job),
+    const char *argv[] = { "EVAL", jobq_claim_script, "6", KEY_JOBS, KEY_LEASES, lease_key,
+                           KEY_TOKEN, result_key, cancel_key, KEY_WORKER_GROUP,
+                           job->entry_id, jobq->consumer, jobq->host, jobq_job_answer_id(job),
                            jobq->lease_ms, job->tenant ? job->tenant : "default",
-                           max_attempts };
+                           max_attempts, deadline };
 
     r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
 
-    r = jobq_command_str(jobq, "claim", 16, argv, &reply);
+    r = jobq_command_str(jobq, "claim", 18, argv, &reply);
     if (r < 0)
         return r;
 
@@ -778,7 +793,9 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
 
     token = jobq_reply_int(reply, 1);
     attempt = jobq_reply_int(reply, 2);
-    if (code != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX)
+    verdict = jobq_reply_int(reply, 3);
+    if (code != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX || verdict < 0 ||
+        verdict > JOBQ_VERDICT_EXPIRED)
         return jobq_fail(jobq, -EPROTO, "claim",
                          reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 
@@ -787,6 +804,7 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
     ret_lease->token = (uint64_t)token;
     ret_lease->attempt = (uint32_t)attempt;
     ret_lease->claimed_at_ms = claimed_at_ms;
+    ret_lease->verdict = (enum jobq_verdict)verdict;
     job->attempt = (uint32_t)attempt;
     return 1;
 }
@@ -1009,6 +1027,11 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
     return 0;
 }
 
+void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop)
+{
+    jobq->stop = stop;
+}
+
 void jobq_free(struct jobq *jobq)
 {
     if (!jobq)
@@ -1054,6 +1077,15 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
     if (entry->element[1]->type == REDIS_REPLY_NIL) {
         r = jobq_ack_deleted(jobq, entry->element[0]->str);
         return r < 0 ? r : 0;
+    }
+
+    /* A stop came while the read was blocked: a draining worker starts nothing new. The
+     * entry stays delivered and unleased, and the supervisor hands it back when this worker
+     * exits. */
+    if (jobq->stop && *jobq->stop) {
+        log_info("job_left_for_drain", "entry_id=%s action=handed_back_at_exit",
+                 entry->element[0]->str);
+        return 0;
     }
 
     return jobq_accept(jobq, entry, ret_job, ret_lease);

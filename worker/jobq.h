@@ -17,6 +17,13 @@
 
 struct jobq;
 
+/* What the claim decided about a job it leased: run it, or only answer it. */
+enum jobq_verdict {
+    JOBQ_VERDICT_RUN,
+    JOBQ_VERDICT_CANCELLED, /* its client cancelled it before it started */
+    JOBQ_VERDICT_EXPIRED,   /* its deadline passed before it started, on Redis's clock */
+};
+
 /* The lease a worker holds on the job it runs. Only the holder of the current token may
  * store the job's result; the lease runs out lease_ms (Redis time) after it was taken or
  * last renewed, and renewing is the supervisor's part. */
@@ -25,6 +32,7 @@ struct jobq_lease {
     uint64_t token;          /* fencing token: grows with every lease taken, fleet-wide */
     uint32_t attempt;        /* 1 for the first worker to run the entry, +1 for each next */
     uint64_t claimed_at_ms;  /* CLOCK_MONOTONIC just before the claim was sent */
+    enum jobq_verdict verdict; /* anything but RUN: finish it with that status, unrun */
 };
 
 /* Connects lazily: no Redis call happens here. consumer names this worker in the group
@@ -33,6 +41,10 @@ struct jobq_lease {
 int jobq_new(const char *redis_url, const struct ccx_config *config, const char *consumer,
              const char *host, int slot, struct jobq **ret_jobq);
 void jobq_free(struct jobq *jobq);
+
+/* While *stop is nonzero, an entry that a blocked read brings in is left unclaimed (its
+ * supervisor hands such deliveries back when the worker exits). */
+void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop);
 
 /* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
  * expired (its worker or host died) or an entry delivered but never leased, then a new

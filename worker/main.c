@@ -10,7 +10,10 @@
  * "release <entry id> <token>" after, so that the supervisor renews the lease meanwhile.
  * The supervisor sends "lost <token>" and then SIGUSR1 when the lease is gone (another
  * worker holds the entry, or renewal failed for lease_ms): the worker then kills the job's
- * sandbox at once and publishes nothing. Queue mode refuses to start without fd 3.
+ * sandbox at once and publishes nothing. "cancel <token>" and then SIGUSR1 mean the job's
+ * client cancelled it: the worker kills the sandbox the same way, but publishes a result
+ * with status cancelled (through the token-checked finish). Queue mode refuses to start
+ * without fd 3.
  *
  * Direct mode (--direct): run one program from a file in the same sandbox, without Redis,
  * and print its result as one line of JSON. For benchmarks and debugging. */
@@ -84,9 +87,12 @@ static volatile sig_atomic_t give_up;
 /* The token of the lease the running job holds, 0 between jobs. Written only with SIGUSR1
  * blocked, so that the handler never sees half of it. */
 static volatile uint64_t lease_token_held;
-/* Raised by SIGUSR1 when the supervisor says the held lease is lost: the sandbox watches it
- * and kills the job. */
+/* Raised by SIGUSR1 when the supervisor says the held lease is lost. */
 static volatile sig_atomic_t lease_lost;
+/* Raised by SIGUSR1 when the supervisor says the job's client cancelled it. */
+static volatile sig_atomic_t cancel_requested;
+/* Raised with either of those: the sandbox watches it and kills the job. */
+static volatile sig_atomic_t job_abort;
 /* Ends the retries of jobq_finish: a second stop signal, or the lease lost meanwhile. */
 static volatile sig_atomic_t finish_stop;
 
@@ -99,9 +105,9 @@ static void worker_on_signal(int signo)
     stop_requested = 1;
 }
 
-/* Reads the supervisor's "lost <token>" messages. Only async-signal-safe calls: recv and
- * plain byte arithmetic. A message about a token other than the one held (a lease this
- * worker already released) changes nothing. */
+/* Reads the supervisor's "lost <token>" and "cancel <token>" messages. Only
+ * async-signal-safe calls: recv and plain byte arithmetic. A message about a token other
+ * than the one held (a lease this worker already released) changes nothing. */
 static void worker_on_lease_signal(int signo)
 {
     int saved_errno = errno;
@@ -109,17 +115,25 @@ static void worker_on_lease_signal(int signo)
     ssize_t n;
 
     while ((n = recv(WORKER_LEASE_FD, message, sizeof(message), MSG_DONTWAIT)) > 0) {
+        bool lost = n > 5 && memcmp(message, "lost ", 5) == 0;
+        bool cancel = n > 7 && memcmp(message, "cancel ", 7) == 0;
         uint64_t token = 0;
-        ssize_t i = 5;
+        ssize_t i = lost ? 5 : 7;
 
-        if (n <= 5 || memcmp(message, "lost ", 5) != 0)
+        if (!lost && !cancel)
             continue;
         for (; i < n && message[i] >= '0' && message[i] <= '9'; i++)
             token = token * 10 + (uint64_t)(message[i] - '0');
-        if (i == n && token != 0 && token == lease_token_held) {
-            lease_lost = 1;
-            finish_stop = 1;
+        if (i != n || token == 0 || token != lease_token_held)
+            continue;
+
+        job_abort = 1;
+        if (cancel) {
+            cancel_requested = 1;
+            continue;
         }
+        lease_lost = 1;
+        finish_stop = 1;
     }
     errno = saved_errno;
 }
@@ -172,6 +186,8 @@ static void worker_hold_token(uint64_t token)
     sigprocmask(SIG_BLOCK, &usr1, &saved);
     lease_token_held = token;
     lease_lost = 0;
+    cancel_requested = 0;
+    job_abort = 0;
     finish_stop = give_up;
     sigprocmask(SIG_SETMASK, &saved, NULL);
 }
@@ -431,6 +447,42 @@ static void worker_warm_up(struct sandbox *sandbox)
         log_warn("sandbox_warm_up_failed", "errno=%d action=clone_when_needed", -r);
 }
 
+/* The result of a job the claim said not to run (cancelled or expired before it started):
+ * nothing ran, so only who asked and why. Returns 0 or -ENOMEM. */
+static int worker_result_unrun(const struct worker *worker, const struct job *job,
+                               enum jobq_verdict verdict, struct result *result)
+{
+    bool cancelled = verdict == JOBQ_VERDICT_CANCELLED;
+
+    memset(result, 0, sizeof(*result));
+    result->status = cancelled ? JOB_STATUS_CANCELLED : JOB_STATUS_EXPIRED;
+    result->run.exit_code = -1;
+    result->meta = job->meta;
+    result->meta_size = job->meta_size;
+    result->attempt = job->attempt;
+    result->worker = worker->slot;
+    result->id = strdup(job->id ? job->id : job->entry_id);
+    result->tenant = strdup(job->tenant ? job->tenant : "default");
+    result->host = strdup(worker->host);
+    result->language = job->language ? strdup(job->language) : NULL;
+    result->reason = strdup(cancelled ? "cancelled by its client before it started"
+                                      : "its deadline passed before it started");
+    return result->id && result->tenant && result->host && result->reason ? 0 : -ENOMEM;
+}
+
+/* A job whose client cancelled it while it ran: the sandbox was killed, and the result
+ * says so, with the time it had used. */
+static void worker_result_cancelled(struct result *result)
+{
+    char *reason = strdup("cancelled by its client while it ran");
+
+    result->status = JOB_STATUS_CANCELLED;
+    if (reason) {
+        free(result->reason);
+        result->reason = reason;
+    }
+}
+
 /* Publishes the result of a job whose lease was not lost while it ran. */
 static void worker_publish(struct worker *worker, const struct job *job,
                            const struct jobq_lease *lease, const struct result *result)
@@ -461,7 +513,27 @@ static void worker_handle_job(struct worker *worker, struct job *job,
     worker_hold_token(lease->token);
     worker_tell_lease(job, "lease", lease);
 
+    if (lease->verdict != JOBQ_VERDICT_RUN) {
+        log_job(job, LOG_LEVEL_INFO, lease->verdict == JOBQ_VERDICT_CANCELLED ? "job_cancelled"
+                                                                             : "job_expired",
+                "entry_id=%s attempt=%" PRIu32 " during=claim action=not_run", lease->entry_id,
+                lease->attempt);
+        if (worker_result_unrun(worker, job, lease->verdict, &result) == 0)
+            worker_publish(worker, job, lease, &result);
+        else
+            log_job(job, LOG_LEVEL_ERR, "result_not_published", "entry_id=%s errno=%d",
+                    lease->entry_id, ENOMEM);
+        goto out_release;
+    }
+
     worker_run_job(worker->sandbox, worker->config, worker->host, worker->slot, job, &result);
+    /* A job that ended on its own before the kill keeps its own result. */
+    if (cancel_requested && !lease_lost && result.status == JOB_STATUS_INTERNAL_ERROR) {
+        worker_result_cancelled(&result);
+        log_job(job, LOG_LEVEL_INFO, "job_cancelled", "entry_id=%s attempt=%" PRIu32
+                " during=run wall_ms=%" PRIu64 " cpu_ms=%" PRIu64, lease->entry_id,
+                lease->attempt, result.run.wall_ms, result.run.cpu_ms);
+    }
 
     /* Another worker has the job now: whatever this run found is not the answer. */
     if (lease_lost)
@@ -471,6 +543,7 @@ static void worker_handle_job(struct worker *worker, struct job *job,
     else
         worker_publish(worker, job, lease, &result);
 
+out_release:
     worker_tell_lease(job, "release", lease);
     worker_hold_token(0);
 
@@ -533,7 +606,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
         log_err("worker_start_failed", "stage=sandbox errno=%d", -r);
         return 1;
     }
-    sandbox_set_abort_flag(worker.sandbox, &lease_lost);
+    sandbox_set_abort_flag(worker.sandbox, &job_abort);
     worker_warm_up(worker.sandbox);
 
     r = jobq_new(redis_url_choose(opts->redis_url, config->redis_url), config, consumer,
@@ -544,6 +617,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
         return 1;
     }
 
+    jobq_set_stop_flag(worker.jobq, &stop_requested);
     log_info("worker_started", "consumer=%s pid=%d", consumer, (int)getpid());
     worker_loop(&worker);
     log_info("worker_stopped", "consumer=%s", consumer);

@@ -61,11 +61,11 @@ static int runner_step_failed(struct result *result, const char *step_name, int 
         return runner_set_reason(result, JOB_STATUS_REJECTED,
                                  "the %s command line is too long for the sandbox (args)",
                                  step_name);
-    /* Never published: the worker drops a result whose lease it lost. */
+    /* Never published as is: the worker drops a result whose lease it lost, and turns that
+     * of a job its client cancelled into status cancelled. */
     if (error == -ECANCELED)
         return runner_set_reason(result, JOB_STATUS_INTERNAL_ERROR,
-                                 "the %s step was stopped: the worker lost the job's lease",
-                                 step_name);
+                                 "the %s step was stopped by the worker", step_name);
     return runner_set_reason(result, JOB_STATUS_INTERNAL_ERROR,
                              "the %s step's sandbox could not be set up (errno %d)", step_name,
                              -error);

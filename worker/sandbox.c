@@ -1807,8 +1807,16 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                       "stage=%s errno=%d", setup_stage_names[STAGE_EXEC], -ret);
     }
     ret_outcome->wall_ms = (state.exited ? state.exited_ms : now_ms()) - state.started_ms;
-    if (ret == 0 && state.kill_reason == KILL_ABORTED)
+    if (ret == 0 && state.kill_reason == KILL_ABORTED) {
+        /* The time used so far still counts: a job cancelled while it ran reports it. */
+        if (cg_job_stats(warm->cgroup, &stats) == 0) {
+            stats.cpu_usage_ns -= stats.cpu_usage_ns > state.cpu_before_ns ? state.cpu_before_ns
+                                                                           : 0;
+            ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
+            ret_outcome->memory_peak_kb = stats.memory_peak_bytes / 1024;
+        }
         ret = -ECANCELED;
+    }
 
     if (ret == 0) {
         ret = cg_job_stats(warm->cgroup, &stats);

@@ -1,7 +1,8 @@
 /* ccx: the command-line client. `ccx submit` puts one job on ccx:jobs and waits for its
- * result on ccx:reply:<id>; `ccx result` reads a stored result. Exit codes: 0 the job's
- * status is ok, 1 any other status, 2 usage, 3 Redis failed or no result came in time,
- * 4 no stored result. */
+ * result on ccx:reply:<id>; `ccx result` reads a stored result; `ccx cancel` cancels a job
+ * that has not finished. Exit codes: 0 the job's status is ok (cancel: the cancel took),
+ * 1 any other status, 2 usage, 3 Redis failed or no result came in time, 4 no stored
+ * result (cancel: no such job in the queue, or it finished already). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -97,6 +98,7 @@ static const char main_usage[] =
     "commands:\n"
     "  submit   run a program in the sandbox fleet and print its result\n"
     "  result   print the stored result of a job\n"
+    "  cancel   cancel a job that has not finished\n"
     "  help     show this text\n"
     "\n"
     "Redis: --redis URL, else $CCX_REDIS_URL, else redis://127.0.0.1:6379.\n"
@@ -133,6 +135,17 @@ static const char result_usage[] =
     "\n"
     "Prints the stored result of job ID. Exit status as for submit, and 4 when there is no\n"
     "result (unknown id, not finished, or expired).\n";
+
+static const char cancel_usage[] =
+    "usage: ccx cancel ID [--redis URL]\n"
+    "\n"
+    "Cancels job ID. A job still queued never runs; a running job is stopped within a\n"
+    "lease renewal beat (lease_ms / 3) and answered with status cancelled, with the time\n"
+    "it used. A job that finished keeps its result.\n"
+    "\n"
+    "Exit status: 0 when the job was cancelled (it was queued or running), 2 for a usage\n"
+    "error, 3 when Redis fails, 4 when no such job is queued or running, or it finished\n"
+    "already (its result stands).\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
@@ -879,6 +892,159 @@ static int cmd_result(int argc, char **argv)
     return print_result(reply->str, reply->len, json);
 }
 
+/* ---- ccx cancel ---- */
+
+/* How long a cancel mark lives: the shipped result_ttl_s. A job that has not started by
+ * then is most likely gone anyway. */
+#define CANCEL_TTL_S "86400"
+#define CANCEL_SCAN_COUNT "200"
+
+/* Marks a job cancelled, atomically with the checks that it is still unanswered and its
+ * stream entry still there.
+ *   KEYS[1] ccx:result:<id>   KEYS[2] ccx:cancel:<id>   KEYS[3] ccx:jobs
+ *   KEYS[4] ccx:lease:<entry>   ARGV[1] the entry id ("" when not found)   ARGV[2] TTL in s
+ * Returns "finished", "unknown", "running" or "pending". The workers do the rest: the claim
+ * script answers a marked job without running it, and the renewal beat tells the holder of
+ * a running one. */
+static const char cancel_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 'finished' end\n"
+    "if ARGV[1] == '' or #redis.call('XRANGE', KEYS[3], ARGV[1], ARGV[1]) == 0 then\n"
+    "    return 'unknown'\n"
+    "end\n"
+    "redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])\n"
+    "if redis.call('HGET', KEYS[4], 'state') == 'running' then return 'running' end\n"
+    "return 'pending'\n";
+
+/* True when the stream entry's job message carries id (a message without an id, or one
+ * that does not decode, is answered under its entry id instead). */
+static bool cancel_entry_matches(const redisReply *entry, const char *id)
+{
+    const redisReply *fields = entry->element[1];
+    bool found = false;
+
+    if (strcmp(entry->element[0]->str, id) == 0)
+        return true;
+
+    for (size_t i = 0; i + 1 < fields->elements && !found; i += 2) {
+        const redisReply *name = fields->element[i], *value = fields->element[i + 1];
+        msgpack_unpacked unpacked;
+        const msgpack_object *job_id;
+
+        if (name->type != REDIS_REPLY_STRING || strcmp(name->str, KEY_JOBS_FIELD) != 0 ||
+            value->type != REDIS_REPLY_STRING)
+            continue;
+
+        msgpack_unpacked_init(&unpacked);
+        if (msgpack_unpack_next(&unpacked, value->str, value->len, NULL) ==
+                MSGPACK_UNPACK_SUCCESS &&
+            unpacked.data.type == MSGPACK_OBJECT_MAP) {
+            job_id = map_get(&unpacked.data, "id");
+            found = job_id && job_id->type == MSGPACK_OBJECT_STR &&
+                    job_id->via.str.size == strlen(id) &&
+                    memcmp(job_id->via.str.ptr, id, job_id->via.str.size) == 0;
+        }
+        msgpack_unpacked_destroy(&unpacked);
+    }
+    return found;
+}
+
+/* Finds the stream entry of job id: ccx:jobs holds only the backlog and the jobs in flight,
+ * so a scan is short. Returns 1 with the entry id in ret_entry, 0 when there is none, or
+ * EXIT_REDIS (already reported) as a negative number. */
+static int cancel_find_entry(redisContext *context, const char *id, char *ret_entry,
+                             size_t size)
+{
+    char start[80] = "-";
+
+    for (;;) {
+        _cleanup_reply_ redisReply *reply = redisCommand(context, "XRANGE %s %s + COUNT %s",
+                                                         KEY_JOBS, start, CANCEL_SCAN_COUNT);
+        const redisReply *last = NULL;
+
+        if (!reply || reply->type != REDIS_REPLY_ARRAY)
+            return -redis_failure(context, reply, "XRANGE");
+        if (reply->elements == 0)
+            return 0;
+
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *entry = reply->element[i];
+
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+                entry->element[0]->type != REDIS_REPLY_STRING ||
+                entry->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            last = entry;
+            if (cancel_entry_matches(entry, id)) {
+                snprintf(ret_entry, size, "%s", entry->element[0]->str);
+                return 1;
+            }
+        }
+        if (!last || strlen(last->element[0]->str) + 2 > sizeof(start))
+            return 0;
+        /* Exclusive start: the entry after the last one seen. */
+        snprintf(start, sizeof(start), "(%s", last->element[0]->str);
+    }
+}
+
+static int cmd_cancel(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "redis", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    _cleanup_redis_ redisContext *context = NULL;
+    _cleanup_reply_ redisReply *reply = NULL;
+    char entry[80] = "", result_key[200], cancel_key[200], lease_key[200];
+    const char *redis_url = NULL, *id;
+    int opt, r;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(cancel_usage, stdout);
+            return 0;
+        }
+        if (opt == 'r')
+            redis_url = optarg;
+        else
+            return usage_error("Try 'ccx cancel --help'.");
+    }
+
+    if (argc - optind != 1)
+        return usage_error("cancel: expected one job ID (try 'ccx cancel --help')");
+    id = argv[optind];
+    if (!job_id_valid(id))
+        return usage_error("cancel: '%s' is not a job id", id);
+
+    r = connect_redis(redis_url, &context);
+    if (r != 0)
+        return r;
+
+    r = cancel_find_entry(context, id, entry, sizeof(entry));
+    if (r < 0)
+        return -r;
+
+    snprintf(result_key, sizeof(result_key), "%s%s", KEY_RESULT_PREFIX, id);
+    snprintf(cancel_key, sizeof(cancel_key), "%s%s", KEY_CANCEL_PREFIX, id);
+    snprintf(lease_key, sizeof(lease_key), "%s%s", KEY_LEASE_PREFIX, entry);
+    reply = redisCommand(context, "EVAL %s 4 %s %s %s %s %s %s", cancel_script, result_key,
+                         cancel_key, KEY_JOBS, lease_key, entry, CANCEL_TTL_S);
+    if (!reply || reply->type != REDIS_REPLY_STRING)
+        return redis_failure(context, reply, "the cancel script");
+
+    if (strcmp(reply->str, "finished") == 0) {
+        fprintf(stderr, "ccx: job %s finished already; its result stands\n", id);
+        return EXIT_NO_RESULT;
+    }
+    if (strcmp(reply->str, "unknown") == 0) {
+        fprintf(stderr, "ccx: no job %s is queued or running\n", id);
+        return EXIT_NO_RESULT;
+    }
+    printf("cancelled %s (it was %s)\n", id, reply->str);
+    return EXIT_STATUS_OK;
+}
+
 static int cmd_help(int argc, char **argv)
 {
     fputs(main_usage, stdout);
@@ -894,6 +1060,7 @@ struct command {
 static const struct command commands[] = {
     { "submit", "ccx submit", cmd_submit },
     { "result", "ccx result", cmd_result },
+    { "cancel", "ccx cancel", cmd_cancel },
     { "help", "ccx", cmd_help },
     { "--help", "ccx", cmd_help },
     { "-h", "ccx", cmd_help },

@@ -22,6 +22,21 @@ import redis
 JOBS_STREAM = "ccx:jobs"
 RESULT_PREFIX = "ccx:result:"
 REPLY_PREFIX = "ccx:reply:"
+CANCEL_PREFIX = "ccx:cancel:"
+LEASE_PREFIX = "ccx:lease:"
+CANCEL_TTL_S = 86400  # the shipped result_ttl_s
+
+# Marks a job cancelled if it is still unanswered and its entry still queued (the same
+# script as `ccx cancel`): "finished", "unknown", "running" or "pending".
+_CANCEL_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'finished' end
+if ARGV[1] == '' or #redis.call('XRANGE', KEYS[3], ARGV[1], ARGV[1]) == 0 then
+    return 'unknown'
+end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+if redis.call('HGET', KEYS[4], 'state') == 'running' then return 'running' end
+return 'pending'
+"""
 EXTENSIONS = {".py": "python", ".js": "node", ".c": "c", ".sh": "sh"}
 
 
@@ -29,8 +44,11 @@ def _as_bytes(data):
     return data.encode() if isinstance(data, str) else bytes(data)
 
 
-def submit(r, language, source, stdin=b"", limits=None, tenant=None, meta=None, job_id=None):
-    """Enqueues one job and returns its id (a fresh one unless job_id is given)."""
+def submit(r, language, source, stdin=b"", limits=None, tenant=None, meta=None, job_id=None,
+           deadline=None):
+    """Enqueues one job and returns its id (a fresh one unless job_id is given). deadline:
+    ms since the Unix epoch on Redis's clock (see deadline_in); a job not started by then
+    ends expired."""
     job_id = job_id or uuid.uuid4().hex
     job = {"id": job_id, "language": language, "source": _as_bytes(source),
            "stdin": _as_bytes(stdin)}
@@ -40,9 +58,49 @@ def submit(r, language, source, stdin=b"", limits=None, tenant=None, meta=None, 
         job["tenant"] = tenant
     if meta is not None:
         job["meta"] = meta
+    if deadline is not None:
+        job["deadline"] = int(deadline)
     # use_bin_type: bytes travel as msgpack bin and str as str, as the protocol wants.
     r.xadd(JOBS_STREAM, {"job": msgpack.packb(job, use_bin_type=True)})
     return job_id
+
+
+def deadline_in(r, seconds):
+    """A job deadline `seconds` from now on Redis's clock (the one workers compare with),
+    for submit(deadline=...)."""
+    now_s, now_us = r.time()
+    return now_s * 1000 + now_us // 1000 + int(seconds * 1000)
+
+
+def _entry_of(r, job_id):
+    """The ccx:jobs entry id of job_id, or "" (the stream holds only the backlog and the
+    jobs in flight, so the scan is short)."""
+    start = "-"
+    while True:
+        entries = r.xrange(JOBS_STREAM, start, "+", count=200)
+        if not entries:
+            return ""
+        for entry_id, fields in entries:
+            entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+            if entry_id == job_id:
+                return entry_id
+            try:
+                job = msgpack.unpackb(fields.get(b"job", b""), raw=False)
+            except Exception:
+                continue
+            if isinstance(job, dict) and job.get("id") == job_id:
+                return entry_id
+        start = "(" + entry_id
+
+
+def cancel(r, job_id):
+    """Cancels job_id. Returns "pending" (it will never run) or "running" (its worker stops
+    it within a lease renewal beat; its result then has status cancelled), or "finished"
+    (its result stands) or "unknown" (no such job queued or running): nothing changed."""
+    entry = _entry_of(r, job_id)
+    answer = r.eval(_CANCEL_SCRIPT, 4, RESULT_PREFIX + job_id, CANCEL_PREFIX + job_id,
+                    JOBS_STREAM, LEASE_PREFIX + entry, entry, CANCEL_TTL_S)
+    return answer.decode() if isinstance(answer, bytes) else answer
 
 
 def decode(data):

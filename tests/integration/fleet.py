@@ -184,9 +184,11 @@ def host_leftovers(known_pids=()):
 
 
 class Fleet:
-    """redis-server + ccx-supervisor, owned by one test class."""
+    """redis-server + ccx-supervisor, owned by one test class. With redis_of (another
+    Fleet), the fleet starts no redis-server of its own but serves that fleet's, as a second
+    host would; stopping it leaves that Redis running."""
 
-    def __init__(self, workers=2, env=None, config=None):
+    def __init__(self, workers=2, env=None, config=None, redis_of=None):
         self.workers = workers
         self.env = dict(os.environ, **(env or {}))
         self.tmp = tempfile.mkdtemp(prefix="ccx-it-")
@@ -198,12 +200,17 @@ class Fleet:
         self.url = None
         self.r = None
         self.seen_pids = set()
+        self.redis_of = redis_of
 
     # -- life cycle --------------------------------------------------------------------
 
     def start(self):
         try:
-            self._start_redis()
+            if self.redis_of is None:
+                self._start_redis()
+            else:
+                self.url = self.redis_of.url
+                self.r = redis.Redis.from_url(self.url, socket_connect_timeout=5)
             self._start_supervisor()
         except BaseException:
             self.print_log("supervisor log (start failed)")
@@ -256,9 +263,11 @@ class Fleet:
                  "--config", self.config_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         # Jobs added before the workers' consumer group exists could be skipped by it, so
-        # wait for the group and for every worker to have joined it.
+        # wait for the group and for every worker to have joined it (beside the consumers
+        # of any fleet already on this Redis).
         deadline = time.monotonic() + 30
-        while self._consumers() < self.workers:
+        expected = self.workers + max(self._consumers(), 0)
+        while self._consumers() < expected:
             if self.supervisor.poll() is not None:
                 raise RuntimeError(f"ccx-supervisor exited at start ({self.supervisor.returncode})")
             if time.monotonic() > deadline:
@@ -279,8 +288,9 @@ class Fleet:
                 return int(group.get("consumers", 0))
         return -1
 
-    def stop(self):
-        """Stops everything, removes the temp dir and returns what was left on the host."""
+    def stop(self, check_host=True):
+        """Stops everything, removes the temp dir and returns what was left on the host
+        (nothing is checked without check_host: another fleet on this host still runs)."""
         notes = []
         if self.supervisor is not None:
             notes += self._stop_supervisor()
@@ -293,7 +303,7 @@ class Fleet:
                 self.redis_proc.wait()
         if self.r is not None:
             self.r.close()
-        leftovers = self._wait_clean()
+        leftovers = self._wait_clean() if check_host else []
         if notes or leftovers:
             print("\n".join(notes), file=sys.stderr)
             self.print_log("supervisor log")

@@ -1424,3 +1424,58 @@ Test(job, takes_nil_max_attempts_as_absent)
     cr_assert_eq(job->max_attempts, config->max_attempts);
     job_free(job);
 }
+
+/* ==== deadline ==== */
+
+/* A python job with a deadline packed by pack. */
+static struct job *decode_deadline(void (*pack)(msgpack_packer *))
+{
+    struct msg m;
+    struct job *job;
+
+    begin_python(&m, 3);
+    put_str(&m, "deadline");
+    pack(&m.pk);
+    job = decode(&m);
+    msg_destroy(&m);
+    return job;
+}
+
+static void pack_deadline_ms(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, 1767225600123ULL);
+}
+
+Test(job, reads_its_deadline_in_ms)
+{
+    struct job *job = decode_deadline(pack_deadline_ms);
+
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(job->deadline_ms, 1767225600123ULL);
+    job_free(job);
+}
+
+Test(job, has_no_deadline_when_absent_or_nil)
+{
+    struct job *absent = decode_max_attempts(pack_one);
+    struct job *nil = decode_deadline(pack_attempts_nil);
+
+    cr_assert_eq(absent->deadline_ms, 0);
+    cr_assert_null(nil->reject_reason, "rejected: %s", nil->reject_reason);
+    cr_assert_eq(nil->deadline_ms, 0);
+    job_free(absent);
+    job_free(nil);
+}
+
+Test(job, rejects_zero_negative_or_string_deadline)
+{
+    void (*packs[])(msgpack_packer *) = { pack_attempts_zero, pack_attempts_negative,
+                                          pack_attempts_string };
+
+    for (size_t i = 0; i < sizeof(packs) / sizeof(packs[0]); i++) {
+        struct job *job = decode_deadline(packs[i]);
+
+        expect_reject(job, "deadline must be a positive integer (ms since the Unix epoch)");
+        job_free(job);
+    }
+}
