@@ -26,6 +26,7 @@ import glob
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import statistics
@@ -185,6 +186,10 @@ def write_configs():
     return paths
 
 
+def log_path(h):
+    return os.path.join(tmp, f"supervisor-{h}.log")
+
+
 def start_supervisor(h, config_path):
     # unshare --uts then hostname: the worker names its host with gethostname().
     argv = in_netns(h, ["unshare", "--uts", "--", "/bin/sh", "-c", 'hostname "$0" && exec "$@"',
@@ -297,6 +302,8 @@ class Run:
         # the leases the victim held when it failed, and how long until another host had each.
         self.watches = {}
         self.armed_since = {}
+        self.after_fault = {}
+        self.back = {}   # host -> (log offset, backlog) when it came back from its fault
         self.notes = []
         self.result_count_before_restart = 0
 
@@ -352,15 +359,18 @@ class Run:
                 self.overwritten.add(job_id)
         return dict(zip(ids, stored))
 
-    def leases_of(self, h):
-        """{entry id: job id} of the leases host h holds and runs now."""
+    def leases_of(self, h, consumers=False):
+        """{entry id: job id (or with consumers, host:pid)} of the leases host h holds and
+        runs now."""
+        field = b"consumer" if consumers else b"job_id"
+
         def read(r):
             held = {}
             for entry in r.zrange("ccx:leases", 0, -1):
                 lease = r.hgetall(b"ccx:lease:" + entry)
                 if lease.get(b"host", b"").decode() == hostnames[h] \
                         and lease.get(b"state") == b"running":
-                    held[entry.decode()] = lease.get(b"job_id", b"").decode()
+                    held[entry.decode()] = lease.get(field, b"").decode()
             return held
         return self.call(read)
 
@@ -398,11 +408,21 @@ class Run:
         if not live:
             log("no live worker to kill")
             return
-        h = self.rng.choice(live)
-        pid = self.rng.choice(workers_of(h))
+        # A worker that runs a job, when one does: its lease is handed back and run again.
+        busy = {}
+        for h in live:
+            for entry, lease in self.leases_of(h, consumers=True).items():
+                busy[int(lease.rsplit(":", 1)[1])] = h
+        busy = {pid: h for pid, h in busy.items() if pid in workers_of(h)}
+        if busy:
+            pid = self.rng.choice(sorted(busy))
+            h = busy[pid]
+        else:
+            h = self.rng.choice(live)
+            pid = self.rng.choice(workers_of(h))
         remember_pids()
         os.kill(pid, signal.SIGKILL)
-        log(f"SIGKILL worker {pid} of {h}")
+        log(f"SIGKILL worker {pid} of {h} ({'running a job' if busy else 'idle'})")
 
     def kill_supervisor(self, now):
         h = SUPERVISOR_VICTIM
@@ -499,6 +519,7 @@ class Run:
             self.kill_supervisor(now)
             return [(now + SUPERVISOR_DOWN_S, "restart_supervisor")]
         elif action == "restart_supervisor":
+            self.mark_back(SUPERVISOR_VICTIM)
             start_supervisor(SUPERVISOR_VICTIM, self.configs[SUPERVISOR_VICTIM])
             log(f"supervisor of {SUPERVISOR_VICTIM} started again")
         elif action == "restart_redis":
@@ -509,10 +530,14 @@ class Run:
             self.cut_link(now)
             return [(now + LINK_CUT_S, "restore_link")]
         elif action == "restore_link":
+            self.mark_back(LINK_VICTIM)
             set_link(LINK_VICTIM, True)
-            self.link_restored_at = now
             log(f"link of {LINK_VICTIM} up")
         return []
+
+    def mark_back(self, h):
+        backlog = self.call(lambda r: r.xlen("ccx:jobs"))
+        self.back[h] = (os.path.getsize(log_path(h)), backlog)
 
     def all_final(self):
         if len(self.first) < len(self.jobs):
@@ -555,6 +580,22 @@ class Run:
             failures.append(f"{job_id}: {self.extra_pushes[job_id] + 1} replies pushed")
         for job_id in self.overwritten:
             failures.append(f"{job_id}: the stored result is not the first reply")
+        # From the supervisors' logs: runs that went to the end, and whether the hosts that
+        # failed took jobs again once they were back (a stuck host would not).
+        finished = collections.Counter()
+        for h in HOSTS:
+            with open(log_path(h), errors="replace") as f:
+                text = f.read()
+            # internal_error runs are retries by design; count the runs that had an answer.
+            finished.update(j for j, status in re.findall(
+                r"job_id=(\S+) tenant=\S+ event=job_finished status=(\S+)", text)
+                if status != "internal_error")
+            if h in self.back:
+                offset, backlog = self.back[h]
+                started = len(re.findall(r"event=job_started ", text[offset:]))
+                self.after_fault[h] = (started, backlog)
+                if started == 0 and backlog >= 6 * WORKERS:
+                    failures.append(f"{h} ran no job after it came back, with {backlog} queued")
         backlog = self.call(lambda r: (r.xlen("ccx:jobs"), r.zcard("ccx:leases")))
         if backlog != (0, 0):
             failures.append(f"ccx:jobs holds {backlog[0]} entries, ccx:leases {backlog[1]}")
@@ -570,6 +611,9 @@ class Run:
                 len(set(self.extra_pushes) | self.overwritten),
             "dead letters": sum(dead_ids.values()),
             "poison": stats.get("poison_quarantines", 0),
+            "runs answered (logs)": sum(finished.values()),
+            "jobs answered by more than one run (logs)":
+                sum(1 for n in finished.values() if n > 1),
             "dead letters by kind and reason": dict(collections.Counter(
                 f"{self.kind[i]}: {r['reason'].split(';')[0].split(':')[0]}"
                 for i, r in results.items() if r["status"] == "dead_letter")),
@@ -694,7 +738,8 @@ def main():
               f"load {getattr(run, 'elapsed', 0):.0f} s")
         for key in ("jobs", "results", "statuses", "retries", "reclaims", "leases_expired",
                     "attempts>1", "duplicated executions visible to clients", "dead letters",
-                    "poison", "dead letters by kind and reason"):
+                    "poison", "runs answered (logs)", "jobs answered by more than one run (logs)",
+                    "dead letters by kind and reason"):
             print(f"{key}: {c.get(key, '?')}")
         for name, watch in run.watches.items():
             waits = sorted(watch["waits"].values())
@@ -704,6 +749,8 @@ def main():
                 line += (f", waited min {waits[0]:.1f} s, median {statistics.median(waits):.1f}"
                          f" s, max {waits[-1]:.1f} s (lease_ms {LEASE_MS})")
             print(line)
+        for h, (started, backlog) in run.after_fault.items():
+            print(f"{h} after it came back: {started} jobs started ({backlog} were queued)")
     return 1 if failures else 0
 
 
