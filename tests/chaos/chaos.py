@@ -719,6 +719,9 @@ def main():
     except Exception as e:
         traceback.print_exc()
         failures.append(f"the run broke: {e!r}")
+    except BaseException as e:
+        failures.append(f"interrupted: {e!r}")
+        raise
     finally:
         logs = {h: open(os.path.join(tmp, f"supervisor-{h}.log"), errors="replace").read()
                 for h in HOSTS if os.path.exists(os.path.join(tmp, f"supervisor-{h}.log"))}
