@@ -355,7 +355,7 @@ class Run:
         ids = list(self.first)
         stored = self.call(lambda r: r.mget(["ccx:result:" + i for i in ids])) if ids else []
         for job_id, value in zip(ids, stored):
-            if value != self.first[job_id]:
+            if value is not None and value != self.first[job_id]:
                 self.overwritten.add(job_id)
         return dict(zip(ids, stored))
 
@@ -568,7 +568,8 @@ class Run:
                 failures.append(f"{job_id}: {kind} ended {status} (attempt {result['attempt']},"
                                 f" reason {result.get('reason')!r})")
             if status == "dead_letter" and dead_ids[job_id] != 1:
-                failures.append(f"{job_id}: dead_letter result, {dead_ids[job_id]} ccx:dead entries")
+                failures.append(f"{job_id}: dead_letter result, "
+                                f"{dead_ids[job_id]} ccx:dead entries")
             if kind == "failing" and status == "error_exit" and result["exit_code"] != 3:
                 failures.append(f"{job_id}: exit_code {result['exit_code']}")
         for job_id, n in dead_ids.items():
@@ -644,7 +645,8 @@ def leftovers():
         try:
             in_ours = os.stat(f"/proc/{pid}/ns/net").st_ino in inodes
             with open(f"/proc/{pid}/cgroup") as f:
-                in_ours = in_ours or any(name in f.read() for name in ours)
+                cgroups = f.read()
+            in_ours = in_ours or any(name in cgroups for name in ours)
         except OSError:
             continue
         if in_ours or (pid in seen_pids and stat[0] in ("ccx-worker", "ccx-supervisor")):
@@ -705,6 +707,7 @@ def cleanup():
 def main():
     if os.geteuid() != 0:
         print("chaos: needs root (namespaces, cgroups); skipped")
+        os.rmdir(tmp)
         return 77
     atexit.register(cleanup)
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -727,13 +730,14 @@ def main():
                 for h in HOSTS if os.path.exists(os.path.join(tmp, f"supervisor-{h}.log"))}
         left = cleanup()
         failures += [f"left on the machine: {x}" for x in left]
-        if failures:
+        if failures or os.environ.get("CCX_CHAOS_KEEP_LOGS"):
             keep = os.path.join(tempfile.gettempdir(), f"ccx-chaos-{tag}-logs")
             os.makedirs(keep, exist_ok=True)
             for h, text in logs.items():
                 with open(os.path.join(keep, f"supervisor-{h}.log"), "w") as f:
                     f.write(text)
-            print(f"FAILED ({len(failures)}), supervisor logs kept in {keep}:")
+            print(f"{'FAILED' if failures else 'passed'} ({len(failures)} failures), "
+                  f"supervisor logs kept in {keep}")
             for line in failures[:60]:
                 print("  " + line)
         c = getattr(run, "counts", {})
