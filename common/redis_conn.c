@@ -10,9 +10,13 @@
 #include <sys/time.h>
 
 #include "cleanup.h"
+#include "log.h"
 
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
 #define REDIS_DEFAULT_PORT 6379
+#define REDIS_SENTINEL_DEFAULT_PORT 26379
+/* A sentinel answers from memory: a slow one is as good as a dead one, ask the next. */
+#define REDIS_SENTINEL_TIMEOUT_MS 500
 
 /* Copies len bytes into a fixed field. Returns 0, or -EINVAL when they do not fit. */
 static int copy_part(char *dst, size_t dst_size, const char *src, size_t len)
@@ -117,8 +121,9 @@ static int parse_userinfo(const char *info, size_t len, struct redis_url *url)
                         len - user_len - 1);
 }
 
-/* host, host:port, [v6], [v6]:port */
-static int parse_hostport(const char *text, size_t len, struct redis_url *url)
+/* host, host:port, [v6], [v6]:port; *port is left as it is when none is given. */
+static int parse_endpoint(const char *text, size_t len, char *host_out, size_t host_size,
+                          int *port_out)
 {
     const char *port = NULL;
     size_t host_len = len;
@@ -145,12 +150,103 @@ static int parse_hostport(const char *text, size_t len, struct redis_url *url)
         }
     }
 
-    if (host_len == 0 || copy_part(url->host, sizeof(url->host), host, host_len) < 0)
+    if (host_len == 0 || copy_part(host_out, host_size, host, host_len) < 0)
         return -EINVAL;
 
     if (!port)
         return 0;
-    return parse_number(port, (size_t)(text + len - port), 1, 65535, &url->port);
+    return parse_number(port, (size_t)(text + len - port), 1, 65535, port_out);
+}
+
+static int parse_hostport(const char *text, size_t len, struct redis_url *url)
+{
+    return parse_endpoint(text, len, url->host, sizeof(url->host), &url->port);
+}
+
+/* The part before the last '@' of an authority, if any: moves *rest and *len past it. */
+static int parse_authority_user(const char **rest, size_t *len, struct redis_url *url)
+{
+    const char *at = NULL;
+    int r;
+
+    /* The last '@' ends the user part: an unencoded '@' in a password still parses. */
+    for (size_t i = 0; i < *len; i++) {
+        if ((*rest)[i] == '@')
+            at = *rest + i;
+    }
+    if (!at)
+        return 0;
+
+    r = parse_userinfo(*rest, (size_t)(at - *rest), url);
+    if (r < 0)
+        return r;
+    *len -= (size_t)(at + 1 - *rest);
+    *rest = at + 1;
+    return 0;
+}
+
+static bool master_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+/* redis-sentinel://[userinfo@]host[:port][,host[:port]...]/name[?db=N]. The name goes into
+ * a SENTINEL command as one argument, but a plain charset keeps logs and typos readable. */
+static int parse_sentinel(const char *rest, struct redis_url *url)
+{
+    const char *slash = strchr(rest, '/');
+    const char *name, *query;
+    size_t authority_len, name_len;
+    int r;
+
+    if (!slash)
+        return -EINVAL;
+    authority_len = (size_t)(slash - rest);
+
+    r = parse_authority_user(&rest, &authority_len, url);
+    if (r < 0)
+        return r;
+
+    for (;;) {
+        const char *comma = memchr(rest, ',', authority_len);
+        size_t part_len = comma ? (size_t)(comma - rest) : authority_len;
+        struct redis_endpoint *endpoint;
+
+        if (url->sentinel_count == REDIS_SENTINELS_MAX)
+            return -EINVAL;
+        endpoint = &url->sentinels[url->sentinel_count++];
+        endpoint->port = REDIS_SENTINEL_DEFAULT_PORT;
+        r = parse_endpoint(rest, part_len, endpoint->host, sizeof(endpoint->host),
+                           &endpoint->port);
+        if (r < 0)
+            return r;
+        if (!comma)
+            break;
+        /* A trailing comma leaves an empty host, which parse_endpoint refuses. */
+        authority_len -= part_len + 1;
+        rest = comma + 1;
+        if (authority_len == 0)
+            return -EINVAL;
+    }
+
+    name = slash + 1;
+    query = strchr(name, '?');
+    name_len = query ? (size_t)(query - name) : strlen(name);
+    if (name_len == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < name_len; i++) {
+        if (!master_name_char(name[i]))
+            return -EINVAL;
+    }
+    if (copy_part(url->master_name, sizeof(url->master_name), name, name_len) < 0)
+        return -EINVAL;
+
+    if (!query)
+        return 0;
+    if (strncmp(query, "?db=", 4) != 0)
+        return -EINVAL;
+    return parse_number(query + 4, strlen(query + 4), 0, INT_MAX, &url->db);
 }
 
 /* redis://[userinfo@]host[:port][/db] */
@@ -158,22 +254,11 @@ static int parse_tcp(const char *rest, struct redis_url *url)
 {
     const char *slash = strchr(rest, '/');
     size_t authority_len = slash ? (size_t)(slash - rest) : strlen(rest);
-    const char *at = NULL;
     int r;
 
-    /* The last '@' ends the user part: an unencoded '@' in a password still parses. */
-    for (size_t i = 0; i < authority_len; i++) {
-        if (rest[i] == '@')
-            at = rest + i;
-    }
-
-    if (at) {
-        r = parse_userinfo(rest, (size_t)(at - rest), url);
-        if (r < 0)
-            return r;
-        authority_len -= (size_t)(at + 1 - rest);
-        rest = at + 1;
-    }
+    r = parse_authority_user(&rest, &authority_len, url);
+    if (r < 0)
+        return r;
 
     r = parse_hostport(rest, authority_len, url);
     if (r < 0)
@@ -197,6 +282,9 @@ int redis_url_parse(const char *url, struct redis_url *ret_url)
         r = parse_unix(url + 7, &parsed);
     } else if (strncmp(url, "redis://", 8) == 0) {
         r = parse_tcp(url + 8, &parsed);
+    } else if (strncmp(url, "redis-sentinel://", 17) == 0) {
+        parsed.port = 0;
+        r = parse_sentinel(url + 17, &parsed);
     } else {
         r = -EINVAL;
     }
@@ -274,40 +362,211 @@ static int redis_simple_command(redisContext *context, int on_error, const char 
     return 0;
 }
 
-int redis_connect(const char *url, int timeout_ms, redisContext **ret_context)
+static struct timeval timeval_of_ms(int timeout_ms)
 {
-    struct timeval timeout = {
-        .tv_sec = timeout_ms / 1000,
-        .tv_usec = (timeout_ms % 1000) * 1000,
-    };
-    struct redis_url parsed;
+    return (struct timeval){ .tv_sec = timeout_ms / 1000,
+                             .tv_usec = (timeout_ms % 1000) * 1000 };
+}
+
+/* Opens one TCP or unix connection with timeout_ms for the connect and every command.
+ * Returns 0 and *ret_context, or -errno. */
+static int open_context(const char *host, int port, const char *socket_path, int timeout_ms,
+                        redisContext **ret_context)
+{
+    struct timeval timeout = timeval_of_ms(timeout_ms);
     redisContext *context;
-    char db[16];
     int r;
 
-    r = redis_url_parse(url, &parsed);
-    if (r < 0)
-        return r;
-
-    if (parsed.socket_path[0])
-        context = redisConnectUnixWithTimeout(parsed.socket_path, timeout);
+    if (socket_path && socket_path[0])
+        context = redisConnectUnixWithTimeout(socket_path, timeout);
     else
-        context = redisConnectWithTimeout(parsed.host, parsed.port, timeout);
+        context = redisConnectWithTimeout(host, port, timeout);
     if (!context)
         return -ENOMEM;
 
     r = redis_error_to_errno(context);
     if (r >= 0 && redisSetTimeout(context, timeout) != REDIS_OK)
         r = -EIO;
+    if (r < 0) {
+        redisFree(context);
+        return r;
+    }
+    *ret_context = context;
+    return 0;
+}
 
-    if (r >= 0 && parsed.password[0])
-        r = redis_simple_command(context, -EACCES, "AUTH %s", parsed.password);
+/* AUTH and SELECT as the URL asks. Returns 0 or -errno. */
+static int prepare_context(redisContext *context, const struct redis_url *parsed)
+{
+    char db[16];
+    int r = 0;
 
-    if (r >= 0 && parsed.db != 0) {
-        snprintf(db, sizeof(db), "%d", parsed.db);
+    if (parsed->password[0])
+        r = redis_simple_command(context, -EACCES, "AUTH %s", parsed->password);
+
+    if (r >= 0 && parsed->db != 0) {
+        snprintf(db, sizeof(db), "%d", parsed->db);
         r = redis_simple_command(context, -EINVAL, "SELECT %s", db);
     }
+    return r;
+}
 
+bool redis_reply_means_failover(const char *text)
+{
+    static const char *const codes[] = { "READONLY", "LOADING", "MASTERDOWN" };
+
+    if (!text)
+        return false;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        size_t len = strlen(codes[i]);
+
+        if (strncmp(text, codes[i], len) == 0 && (text[len] == ' ' || text[len] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+/* The master this process last connected to through Sentinel ("" before the first), the
+ * number of changes seen, and the sentinel that answered last: asked first next time, so
+ * that a dead sentinel early in the list does not cost its timeout on every reconnect.
+ * The binaries connect from one thread only. */
+static char sentinel_last_master[300];
+static unsigned sentinel_master_changes;
+static size_t sentinel_preferred;
+
+unsigned redis_master_changes(void)
+{
+    return sentinel_master_changes;
+}
+
+/* Asks one sentinel for the master's address. Returns 0 with host and port, -ENOENT when
+ * the sentinel does not know the name, or -errno. */
+static int sentinel_ask(const struct redis_endpoint *sentinel, const char *name,
+                        int timeout_ms, char *ret_host, size_t host_size, int *ret_port)
+{
+    redisContext *context = NULL;
+    redisReply *reply;
+    int r;
+
+    r = open_context(sentinel->host, sentinel->port, NULL, timeout_ms, &context);
+    if (r < 0)
+        return r;
+
+    reply = redisCommand(context, "SENTINEL get-master-addr-by-name %s", name);
+    if (!reply) {
+        r = redis_error_to_errno(context);
+        r = r < 0 ? r : -EIO;
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        r = -ENOENT;
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+               reply->element[0]->type != REDIS_REPLY_STRING ||
+               reply->element[1]->type != REDIS_REPLY_STRING) {
+        r = -EPROTO;
+    } else if (copy_part(ret_host, host_size, reply->element[0]->str,
+                         reply->element[0]->len) < 0 ||
+               parse_number(reply->element[1]->str, reply->element[1]->len, 1, 65535,
+                            ret_port) < 0) {
+        r = -EPROTO;
+    }
+
+    if (reply)
+        freeReplyObject(reply);
+    redisFree(context);
+    return r;
+}
+
+/* 0 when ROLE says master, -EROFS when it names another role, else -errno. */
+static int check_master_role(redisContext *context)
+{
+    _cleanup_reply_ redisReply *reply = redisCommand(context, "ROLE");
+    int r;
+
+    if (!reply) {
+        r = redis_error_to_errno(context);
+        return r < 0 ? r : -EIO;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return -EPROTO;
+    return strcmp(reply->element[0]->str, "master") == 0 ? 0 : -EROFS;
+}
+
+static void sentinel_note_master(const struct redis_url *parsed, const char *host, int port)
+{
+    char address[sizeof(sentinel_last_master)];
+
+    snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    if (strcmp(address, sentinel_last_master) == 0)
+        return;
+
+    if (sentinel_last_master[0]) {
+        sentinel_master_changes++;
+        log_info("redis_master_changed", "name=%s old=%s new=%s", parsed->master_name,
+                 sentinel_last_master, address);
+    }
+    snprintf(sentinel_last_master, sizeof(sentinel_last_master), "%s", address);
+}
+
+/* One round over the sentinels, from the one that answered last. A sentinel that names a
+ * server which is not a master (it has not seen the failover yet, or the old master came
+ * back as a replica) is passed over for the next. Returns 0 and *ret_context, or -errno:
+ * -EACCES at once for a refused password, else -EHOSTUNREACH. */
+static int sentinel_connect(const struct redis_url *parsed, int timeout_ms,
+                            redisContext **ret_context)
+{
+    int ask_ms = timeout_ms < REDIS_SENTINEL_TIMEOUT_MS ? timeout_ms : REDIS_SENTINEL_TIMEOUT_MS;
+
+    for (size_t n = 0; n < parsed->sentinel_count; n++) {
+        size_t i = (sentinel_preferred + n) % parsed->sentinel_count;
+        redisContext *context = NULL;
+        char host[256];
+        int port, r;
+
+        r = sentinel_ask(&parsed->sentinels[i], parsed->master_name, ask_ms, host,
+                         sizeof(host), &port);
+        if (r < 0)
+            continue;
+
+        r = open_context(host, port, NULL, timeout_ms, &context);
+        if (r < 0)
+            continue;
+
+        r = prepare_context(context, parsed);
+        if (r >= 0)
+            r = check_master_role(context);
+        if (r < 0) {
+            redisFree(context);
+            if (r == -EACCES)
+                return r;
+            continue;
+        }
+
+        sentinel_preferred = i;
+        sentinel_note_master(parsed, host, port);
+        *ret_context = context;
+        return 0;
+    }
+    return -EHOSTUNREACH;
+}
+
+int redis_connect(const char *url, int timeout_ms, redisContext **ret_context)
+{
+    struct redis_url parsed;
+    redisContext *context = NULL;
+    int r;
+
+    r = redis_url_parse(url, &parsed);
+    if (r < 0)
+        return r;
+
+    if (parsed.master_name[0])
+        return sentinel_connect(&parsed, timeout_ms, ret_context);
+
+    r = open_context(parsed.host, parsed.port, parsed.socket_path, timeout_ms, &context);
+    if (r < 0)
+        return r;
+
+    r = prepare_context(context, &parsed);
     if (r < 0) {
         redisFree(context);
         return r;

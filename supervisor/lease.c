@@ -130,9 +130,12 @@ static int lease_command(struct lease_keeper *keeper, int argc, const char **arg
         return r;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* READONLY and the like: the master moved. The next beat connects through the
+         * sentinels again, and until it does this is an outage, not a refused command. */
+        r = redis_reply_means_failover(reply->str) ? -ENOTCONN : -EPROTO;
         freeReplyObject(reply);
         lease_disconnect(keeper);
-        return -EPROTO;
+        return r;
     }
 
     *ret_reply = reply;

@@ -307,7 +307,9 @@ static const char jobq_bury_script[] =
  * it only in that case, so BLPOP sees each job's result once. The entry is acknowledged and
  * deleted either way. XACK runs through pcall because a group lost with a Redis restart has
  * nothing to acknowledge, and that must not keep the entry in the stream. Returns 1 when
- * this call stored the result, 0 when one was there, -1 for a stale token. */
+ * this call stored the result, 0 when one was there, -1 for a stale token, plus 2 when
+ * there was no lease (after a failover that lost the claim, say), so that the worker can
+ * say so. */
 static const char jobq_finish_script[] =
     "local token = redis.call('HGET', KEYS[5], 'token')\n"
     "if token and token ~= ARGV[5] then return -1 end\n"
@@ -320,8 +322,10 @@ static const char jobq_finish_script[] =
     "redis.call('XDEL', KEYS[3], ARGV[4])\n"
     "redis.call('ZREM', KEYS[4], ARGV[4])\n"
     "redis.call('DEL', KEYS[5])\n"
-    "if stored then return 1 end\n"
-    "return 0\n";
+    "local answer = 0\n"
+    "if stored then answer = 1 end\n"
+    "if not token then answer = answer + 2 end\n"
+    "return answer\n";
 
 struct jobq {
     char *url;
@@ -391,6 +395,12 @@ static int jobq_fail(struct jobq *jobq, int error, const char *what, const char 
     char quoted[LOG_QUOTE_SIZE];
     uint64_t now_ms = jobq_clock_ms(CLOCK_MONOTONIC);
     uint64_t delay_ms;
+
+    /* A replica, a loading server or one cut off from its master answered: the master is
+     * elsewhere now. The connection is dropped below, so the next connect asks the
+     * sentinels again; until then it is an outage like a lost connection. */
+    if (error == -EPROTO && redis_reply_means_failover(detail))
+        error = -ENOTCONN;
 
     /* detail may point into the context: copy it before the context goes. */
     log_quote(quoted, detail ? detail : strerror(-error));
@@ -1106,6 +1116,7 @@ struct jobq_batch {
     msgpack_sbuffer result;
     bool result_done;
     int stored;              /* the script's answer: 1 stored, 0 there already, -1 stale */
+    bool lease_missing;      /* the finish script found no lease hash at all */
 
     msgpack_sbuffer *events; /* one encoded event each */
     bool *event_done;
@@ -1287,12 +1298,14 @@ static int jobq_batch_send_script(struct jobq *jobq, struct jobq_batch *batch)
         return jobq_fail(jobq, redis_error_to_errno(jobq->context), what,
                          jobq->context->errstr);
 
-    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 || reply->integer > 1)
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 ||
+        reply->integer > (batch->bury ? 1 : 3))
         return jobq_fail(jobq, -EPROTO, what,
                          reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 
     batch->result_done = true;
-    batch->stored = (int)reply->integer;
+    batch->stored = reply->integer >= 0 ? (int)(reply->integer & 1) : -1;
+    batch->lease_missing = reply->integer >= 2;
     return 0;
 }
 
@@ -1577,5 +1590,13 @@ int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_leas
     if (r < 0)
         return r;
 
-    return jobq_batch_run(jobq, job, &batch, stop);
+    r = jobq_batch_run(jobq, job, &batch, stop);
+    /* Deliberately not fenced (see the finish script): the run in progress may be the only
+     * answer left. Said aloud, because a job whose claim a failover forgot may also have
+     * been run by another worker meanwhile. */
+    if (r >= 0 && batch.lease_missing)
+        log_job(job, LOG_LEVEL_WARN, "lease_missing_at_finish",
+                "entry_id=%s token=%" PRIu64 " stored=%d master_changes=%u", job->entry_id,
+                lease->token, r, redis_master_changes());
+    return r;
 }

@@ -255,8 +255,9 @@ static int connect_redis(const char *given_url, redisContext **ret_context)
     int r;
 
     if (redis_url_parse(url, &parsed) < 0)
-        return usage_error("not a Redis URL: %s (redis://[:password@]host[:port][/db] or "
-                           "unix:///path)", url_redacted(url, shown, sizeof(shown)));
+        return usage_error("not a Redis URL: %s (redis://[:password@]host[:port][/db], "
+                           "unix:///path or redis-sentinel://host[:port][,...]/name)",
+                           url_redacted(url, shown, sizeof(shown)));
 
     r = redis_connect(url, CONNECT_TIMEOUT_MS, ret_context);
     if (r < 0) {

@@ -210,7 +210,9 @@ class Fleet:
                 self._start_redis()
             else:
                 self.url = self.redis_of.url
-                self.r = redis.Redis.from_url(self.url, socket_connect_timeout=5)
+                # A Sentinel URL is not redis-py's: such a redis_of brings its own client.
+                self.r = getattr(self.redis_of, "r", None) or \
+                    redis.Redis.from_url(self.url, socket_connect_timeout=5)
             self._start_supervisor()
         except BaseException:
             self.print_log("supervisor log (start failed)")

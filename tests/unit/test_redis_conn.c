@@ -238,3 +238,95 @@ Test(redis_conn, error_mapping_of_context_codes)
     cr_assert_eq(redis_error_to_errno(&context), -ECONNREFUSED);
     cr_assert_eq(redis_error_to_errno(NULL), -ENOMEM);
 }
+
+Test(redis_conn, parses_sentinel_list_and_master_name)
+{
+    struct redis_url url = parse_ok("redis-sentinel://h1:26380,10.0.0.2,[::1]:5000/mymaster");
+
+    cr_assert_str_eq(url.master_name, "mymaster");
+    cr_assert_eq(url.sentinel_count, 3);
+    cr_assert_str_eq(url.sentinels[0].host, "h1");
+    cr_assert_eq(url.sentinels[0].port, 26380);
+    cr_assert_str_eq(url.sentinels[1].host, "10.0.0.2");
+    cr_assert_eq(url.sentinels[1].port, 26379);
+    cr_assert_str_eq(url.sentinels[2].host, "::1");
+    cr_assert_eq(url.sentinels[2].port, 5000);
+    cr_assert_str_empty(url.host);
+    cr_assert_str_empty(url.socket_path);
+    cr_assert_str_empty(url.password);
+    cr_assert_eq(url.db, 0);
+}
+
+Test(redis_conn, parses_sentinel_password_and_database)
+{
+    struct redis_url url = parse_ok("redis-sentinel://:p%40ss@s1:1/cache-1.eu_w?db=3");
+
+    cr_assert_str_eq(url.password, "p@ss");
+    cr_assert_eq(url.sentinel_count, 1);
+    cr_assert_str_eq(url.sentinels[0].host, "s1");
+    cr_assert_eq(url.sentinels[0].port, 1);
+    cr_assert_str_eq(url.master_name, "cache-1.eu_w");
+    cr_assert_eq(url.db, 3);
+}
+
+Test(redis_conn, plain_urls_have_no_master_name)
+{
+    cr_assert_str_empty(parse_ok("redis://127.0.0.1:6380").master_name);
+    cr_assert_eq(parse_ok("unix:///tmp/r.sock").sentinel_count, 0);
+}
+
+Test(redis_conn, rejects_malformed_sentinel_urls)
+{
+    static const char *const bad[] = {
+        "redis-sentinel://",
+        "redis-sentinel://h1",             /* no master name */
+        "redis-sentinel://h1/",            /* empty name */
+        "redis-sentinel:///mymaster",      /* no sentinel */
+        "redis-sentinel://h1,/mymaster",   /* trailing comma */
+        "redis-sentinel://,h1/mymaster",   /* empty first host */
+        "redis-sentinel://h1,,h2/mymaster",
+        "redis-sentinel://h1:0/mymaster",
+        "redis-sentinel://h1:65536/mymaster",
+        "redis-sentinel://h1:/mymaster",
+        "redis-sentinel://h1/my master",
+        "redis-sentinel://h1/my/master",
+        "redis-sentinel://h1/mymaster?db=",
+        "redis-sentinel://h1/mymaster?db=x",
+        "redis-sentinel://h1/mymaster?timeout=1",
+        "redis-sentinel://bob:pw@h1/mymaster",
+        "redis-sentinel://a,b,c,d,e,f,g,h,i/mymaster", /* more than REDIS_SENTINELS_MAX */
+    };
+    struct redis_url url;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(redis_url_parse(bad[i], &url), -EINVAL, "accepted \"%s\"", bad[i]);
+}
+
+Test(redis_conn, sentinel_list_of_the_most_sentinels_parses)
+{
+    cr_assert_eq(parse_ok("redis-sentinel://a,b,c,d,e,f,g,h/m").sentinel_count, 8);
+}
+
+Test(redis_conn, no_sentinel_answering_is_ehostunreach)
+{
+    redisContext *context = NULL;
+    char url[96];
+
+    snprintf(url, sizeof(url), "redis-sentinel://127.0.0.1:%d,127.0.0.1:%d/mymaster",
+             closed_port(), closed_port());
+    cr_assert_eq(redis_connect(url, 1000, &context), -EHOSTUNREACH);
+    cr_assert_null(context);
+}
+
+Test(redis_conn, failover_replies_are_recognised)
+{
+    cr_assert(redis_reply_means_failover("READONLY You can't write against a read only "
+                                         "replica."));
+    cr_assert(redis_reply_means_failover("LOADING Redis is loading the dataset in memory"));
+    cr_assert(redis_reply_means_failover("MASTERDOWN Link with MASTER is down"));
+    cr_assert(redis_reply_means_failover("READONLY"));
+    cr_assert_not(redis_reply_means_failover("READONLYX"));
+    cr_assert_not(redis_reply_means_failover("ERR unknown command"));
+    cr_assert_not(redis_reply_means_failover("WRONGTYPE Operation against a key"));
+    cr_assert_not(redis_reply_means_failover(NULL));
+}
