@@ -10,6 +10,7 @@
 #include <sys/time.h>
 
 #include "cleanup.h"
+#include "keys.h"
 #include "log.h"
 
 #define REDIS_DEFAULT_URL "redis://127.0.0.1:6379"
@@ -491,7 +492,25 @@ static int check_master_role(redisContext *context)
     return strcmp(reply->element[0]->str, "master") == 0 ? 0 : -EROFS;
 }
 
-static void sentinel_note_master(const struct redis_url *parsed, const char *host, int port)
+/* Replication is asynchronous: a promoted replica may not have seen the last fencing
+ * tokens the old master handed out, and would hand the same numbers out again. Moving the
+ * counter this far ahead keeps every new token above any the old master gave (unless more
+ * than this many were lost, which no replication lag comes near). */
+#define REDIS_FAILOVER_TOKEN_STEP "4294967296"
+
+static void sentinel_advance_tokens(redisContext *context)
+{
+    _cleanup_reply_ redisReply *reply =
+        redisCommand(context, "INCRBY %s %s", KEY_TOKEN, REDIS_FAILOVER_TOKEN_STEP);
+
+    /* A failure shows in the next command on this connection; nothing else to do here. */
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        log_debug("redis_token_advance_failed", "error=%s",
+                  reply ? reply->str : context->errstr);
+}
+
+static void sentinel_note_master(const struct redis_url *parsed, redisContext *context,
+                                 const char *host, int port)
 {
     char address[sizeof(sentinel_last_master)];
 
@@ -501,6 +520,7 @@ static void sentinel_note_master(const struct redis_url *parsed, const char *hos
 
     if (sentinel_last_master[0]) {
         sentinel_master_changes++;
+        sentinel_advance_tokens(context);
         log_info("redis_master_changed", "name=%s old=%s new=%s", parsed->master_name,
                  sentinel_last_master, address);
     }
@@ -542,7 +562,7 @@ static int sentinel_connect(const struct redis_url *parsed, int timeout_ms,
         }
 
         sentinel_preferred = i;
-        sentinel_note_master(parsed, host, port);
+        sentinel_note_master(parsed, context, host, port);
         *ret_context = context;
         return 0;
     }

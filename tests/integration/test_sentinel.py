@@ -180,6 +180,9 @@ class SentinelFailoverTest(unittest.TestCase):
             result = fleet.run("sh", "echo before\n")
             self.assertEqual(result["status"], "ok", result)
 
+        # The fencing tokens the first master handed out so far.
+        master_tokens_seen = master.get("ccx:token") or b"0"
+
         # A job that is running when the master dies.
         # Long enough to outlast the failover's detection (1 s) and election.
         marker = "5.181"
@@ -202,6 +205,7 @@ class SentinelFailoverTest(unittest.TestCase):
                    "the replica was never promoted")
 
         # After: jobs submitted through the new master complete.
+        tokens_before = int(master_tokens_seen)
         fleet.r = new_master
         first_id = fleet.submit("sh", "echo after\n")
         first = self.run_on(new_master, first_id)
@@ -211,6 +215,9 @@ class SentinelFailoverTest(unittest.TestCase):
         for _ in range(3):
             result = fleet.run("sh", "echo later\n")
             self.assertEqual(result["status"], "ok", result)
+
+        # Whoever noticed the change moved the counter past anything the old master gave.
+        self.assertGreater(int(new_master.get("ccx:token")), tokens_before + (1 << 32))
 
         # The job that ran across the failover ends with one final result.
         survivor = self.run_on(new_master, running_id, timeout_s=90)
