@@ -87,6 +87,16 @@ static int parse_number(const char *text, size_t len, long min, long max, int *r
 }
 
 /* unix:///path/to/socket[?db=N] */
+/* The optional "?db=N" that ends a URL; query is NULL or points at the '?'. */
+static int parse_db_query(const char *query, struct redis_url *url)
+{
+    if (!query)
+        return 0;
+    if (strncmp(query, "?db=", 4) != 0)
+        return -EINVAL;
+    return parse_number(query + 4, strlen(query + 4), 0, INT_MAX, &url->db);
+}
+
 static int parse_unix(const char *rest, struct redis_url *url)
 {
     const char *query = strchr(rest, '?');
@@ -97,11 +107,7 @@ static int parse_unix(const char *rest, struct redis_url *url)
     if (copy_part(url->socket_path, sizeof(url->socket_path), rest, path_len) < 0)
         return -EINVAL;
 
-    if (!query)
-        return 0;
-    if (strncmp(query, "?db=", 4) != 0)
-        return -EINVAL;
-    return parse_number(query + 4, strlen(query + 4), 0, INT_MAX, &url->db);
+    return parse_db_query(query, url);
 }
 
 /* The part before '@': ":password", "password" or "default:password". Other user names
@@ -243,11 +249,7 @@ static int parse_sentinel(const char *rest, struct redis_url *url)
     if (copy_part(url->master_name, sizeof(url->master_name), name, name_len) < 0)
         return -EINVAL;
 
-    if (!query)
-        return 0;
-    if (strncmp(query, "?db=", 4) != 0)
-        return -EINVAL;
-    return parse_number(query + 4, strlen(query + 4), 0, INT_MAX, &url->db);
+    return parse_db_query(query, url);
 }
 
 /* redis://[userinfo@]host[:port][/db] */

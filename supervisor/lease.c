@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,22 @@ static int lease_command(struct lease_keeper *keeper, int argc, const char **arg
     return 0;
 }
 
+/* lease_command for a script that answers an integer: returns it (at least 0), or -errno
+ * (-EPROTO and the connection dropped for any other reply). */
+static int lease_command_integer(struct lease_keeper *keeper, int argc, const char **argv)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    int r = lease_command(keeper, argc, argv, &reply);
+
+    if (r < 0)
+        return r;
+    if (reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 || reply->integer > INT_MAX) {
+        lease_disconnect(keeper);
+        return -EPROTO;
+    }
+    return (int)reply->integer;
+}
+
 /* Sets marks[i] for each position i the script listed; ignores anything out of range. */
 static void lease_mark(const redisReply *positions, size_t count, bool *marks)
 {
@@ -235,7 +252,6 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
                            bool drained)
 {
     _cleanup_free_ char *lease_key = NULL;
-    _cleanup_reply_ redisReply *reply = NULL;
     char token[LEASE_TOKEN_SIZE];
     int r;
 
@@ -246,33 +262,16 @@ int lease_keeper_hand_back(struct lease_keeper *keeper, const struct lease_ref *
     const char *argv[] = { "EVAL", lease_hand_back_script, "2", KEY_LEASES, lease_key,
                            lease->entry_id, token, drained ? "drained" : "handed_back" };
 
-    r = lease_command(keeper, 8, argv, &reply);
-    if (r < 0)
-        return r;
-
-    if (reply->type != REDIS_REPLY_INTEGER) {
-        lease_disconnect(keeper);
-        return -EPROTO;
-    }
-    return reply->integer == 1 ? 1 : 0;
+    r = lease_command_integer(keeper, 8, argv);
+    return r < 0 ? r : r == 1;
 }
 
 int lease_keeper_hand_back_pending(struct lease_keeper *keeper, const char *consumer)
 {
-    _cleanup_reply_ redisReply *reply = NULL;
     const char *argv[] = { "EVAL", lease_hand_back_pending_script, "2", KEY_JOBS, KEY_LEASES,
                            KEY_WORKER_GROUP, consumer, KEY_LEASE_PREFIX };
-    int r;
 
-    r = lease_command(keeper, 8, argv, &reply);
-    if (r < 0)
-        return r;
-
-    if (reply->type != REDIS_REPLY_INTEGER) {
-        lease_disconnect(keeper);
-        return -EPROTO;
-    }
-    return (int)reply->integer;
+    return lease_command_integer(keeper, 8, argv);
 }
 
 int lease_keeper_ping(struct lease_keeper *keeper)

@@ -395,6 +395,16 @@ class Fleet:
                 return found
             time.sleep(0.05)
 
+    def assert_no_lease_left(self, timeout_s=5):
+        """Fails unless ccx:leases and every ccx:lease:* hash are gone within timeout_s:
+        once its jobs are answered, a fleet leaves no lease behind."""
+        deadline = time.monotonic() + timeout_s
+        while self.r.zcard("ccx:leases") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        leases, hashes = self.r.zrange("ccx:leases", 0, -1), self.r.keys("ccx:lease:*")
+        if leases or hashes:
+            raise AssertionError(f"leases left: {leases}, lease hashes left: {hashes}")
+
     def job_uids(self):
         """The host uids this fleet's workers have leased for their jobs, from their logs."""
         return {int(uid) for uid in re.findall(r"event=sandbox_ready host_uid=(\d+)",

@@ -251,11 +251,7 @@ class LeaseTest(FleetTestCase):
         result = self.fleet.run("sh", "echo ok\n")
         self.assertEqual(result["status"], "ok")
         self.assertEqual(result["attempt"], 1)
-        deadline = time.monotonic() + 5
-        while self.fleet.r.zcard("ccx:leases") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.assertEqual(self.fleet.r.zrange("ccx:leases", 0, -1), [])
-        self.assertEqual(self.fleet.r.keys("ccx:lease:*"), [])
+        self.fleet.assert_no_lease_left()
 
 
 if __name__ == "__main__":

@@ -281,11 +281,7 @@ class RetryTest(FleetTestCase):
         self.assertEqual(self.stats().get("retries", 0), before.get("retries", 0))
 
     def test_zz_nothing_is_left_waiting(self):
-        deadline = time.monotonic() + 5
-        while self.fleet.r.zcard("ccx:leases") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.assertEqual(self.fleet.r.zrange("ccx:leases", 0, -1), [])
-        self.assertEqual(self.fleet.r.keys("ccx:lease:*"), [])
+        self.fleet.assert_no_lease_left()
 
 
 if __name__ == "__main__":
