@@ -19,6 +19,6 @@
 
 /* Jobs given up on (out of attempts, or quarantined as poison), and the fleet's counters. */
 #define KEY_DEAD "ccx:dead"              /* stream: one entry per job given up on */
-#define KEY_STATS "ccx:stats"            /* hash: retries dead_letters poison_quarantines ... */
+#define KEY_STATS "ccx:stats"            /* hash: retries dead_letters ... zombies_killed */
 
 #endif

@@ -42,6 +42,7 @@
 /* How often an idle worker looks for expired leases: a lease handed back by a supervisor
  * whose worker died waits at most this long for an idle worker. */
 #define JOBQ_RECLAIM_EVERY_MS 1000
+#define JOBQ_ZOMBIES_MAX 64
 #define JOBQ_ERROR_WARN_EVERY_MS 60000 /* an error reply that recurs is warned of this often */
 #define JOBQ_BACKOFF_MIN_MS 100
 #define JOBQ_BACKOFF_MAX_MS 5000
@@ -357,6 +358,13 @@ struct jobq {
     uint64_t reclaim_at_ms;
 
     const volatile sig_atomic_t *stop; /* the worker's; NULL: never set */
+
+    /* zombie_killed events not yet on ccx:events (the lease is mostly lost because Redis
+     * was out of reach): sent with the next command that gets through. Beyond
+     * JOBQ_ZOMBIES_MAX, only counted. */
+    msgpack_sbuffer zombies[JOBQ_ZOMBIES_MAX];
+    size_t zombie_count;
+    uint64_t zombies_uncounted;
 };
 
 static uint64_t jobq_clock_ms(clockid_t clock)
@@ -1048,10 +1056,89 @@ void jobq_free(struct jobq *jobq)
         return;
 
     jobq_disconnect(jobq);
+    for (size_t i = 0; i < jobq->zombie_count; i++)
+        msgpack_sbuffer_destroy(&jobq->zombies[i]);
     free(jobq->url);
     free(jobq->consumer);
     free(jobq->host);
     free(jobq);
+}
+
+int jobq_note_zombie(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease)
+{
+    struct sandbox_event event = {.kind = (char *)"zombie_killed"};
+    _cleanup_free_ char *detail = NULL;
+    msgpack_sbuffer *out;
+    int r;
+
+    if (jobq->zombie_count == JOBQ_ZOMBIES_MAX) {
+        jobq->zombies_uncounted++;
+        return 0;
+    }
+    if (asprintf(&detail, "entry_id=%s token=%" PRIu64 " attempt=%" PRIu32
+                 " (lease lost: the run was killed, its result dropped)", lease->entry_id,
+                 lease->token, lease->attempt) < 0) {
+        detail = NULL;
+        return -ENOMEM;
+    }
+    event.detail = detail;
+
+    out = &jobq->zombies[jobq->zombie_count];
+    msgpack_sbuffer_init(out);
+    r = event_encode(&event, jobq_job_answer_id(job), job->tenant ? job->tenant : "default",
+                     jobq->host, jobq->slot, jobq_clock_ms(CLOCK_REALTIME), out);
+    if (r < 0) {
+        msgpack_sbuffer_destroy(out);
+        return r;
+    }
+    jobq->zombie_count++;
+    return 0;
+}
+
+/* Sends the zombie_killed events and counts (ccx:stats zombies_killed) that wait, in one
+ * round trip. Returns 0 or -errno (the failure is recorded; they wait for the next try). */
+static int jobq_flush_zombies(struct jobq *jobq)
+{
+    char maxlen[32], count[32];
+    redisReply *reply;
+    int r = 0;
+
+    if (jobq->zombie_count == 0 && jobq->zombies_uncounted == 0)
+        return 0;
+
+    r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return r;
+
+    snprintf(maxlen, sizeof(maxlen), "%" PRIu64, jobq->config->events_maxlen);
+    snprintf(count, sizeof(count), "%" PRIu64, jobq->zombie_count + jobq->zombies_uncounted);
+    if (redisAppendCommand(jobq->context, "HINCRBY %s zombies_killed %s", KEY_STATS,
+                           count) != REDIS_OK)
+        return -ENOMEM;
+    for (size_t i = 0; i < jobq->zombie_count; i++) {
+        if (redisAppendCommand(jobq->context, "XADD %s MAXLEN ~ %s * %s %b", KEY_EVENTS, maxlen,
+                               KEY_EVENTS_FIELD, jobq->zombies[i].data,
+                               jobq->zombies[i].size) != REDIS_OK)
+            return -ENOMEM;
+    }
+
+    /* Read every reply, so that the connection stays in step whatever one of them says. */
+    for (size_t i = 0; i <= jobq->zombie_count; i++) {
+        if (redisGetReply(jobq->context, (void **)&reply) != REDIS_OK)
+            return jobq_fail(jobq, redis_error_to_errno(jobq->context), "zombie_report",
+                             jobq->context->errstr);
+        if (reply->type == REDIS_REPLY_ERROR && r == 0)
+            r = -EPROTO;
+        freeReplyObject(reply);
+    }
+    if (r < 0)
+        return jobq_fail(jobq, r, "zombie_report", "error reply");
+
+    for (size_t i = 0; i < jobq->zombie_count; i++)
+        msgpack_sbuffer_destroy(&jobq->zombies[i]);
+    jobq->zombie_count = 0;
+    jobq->zombies_uncounted = 0;
+    return 0;
 }
 
 int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
@@ -1062,6 +1149,10 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
     int r;
 
     r = jobq_connect(jobq);
+    if (r < 0)
+        return r;
+
+    r = jobq_flush_zombies(jobq);
     if (r < 0)
         return r;
 

@@ -71,4 +71,10 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
 int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
                 const struct result *result, volatile sig_atomic_t *stop);
 
+/* Records that this worker killed the run of job because its lease was lost (a zombie
+ * stopped before it could answer for a job another worker now holds). The zombie_killed
+ * event and the ccx:stats zombies_killed count go to Redis with the next jobq_take that
+ * reaches it. Returns 0 or -ENOMEM. */
+int jobq_note_zombie(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease);
+
 #endif

@@ -536,11 +536,13 @@ static void worker_handle_job(struct worker *worker, struct job *job,
     }
 
     /* Another worker has the job now: whatever this run found is not the answer. */
-    if (lease_lost)
+    if (lease_lost) {
         log_job(job, LOG_LEVEL_WARN, "lease_lost", "entry_id=%s token=%" PRIu64
                 " attempt=%" PRIu32 " during=run action=killed_no_result", lease->entry_id,
                 lease->token, lease->attempt);
-    else
+        if (jobq_note_zombie(worker->jobq, job, lease) < 0)
+            log_job(job, LOG_LEVEL_WARN, "zombie_report_failed", "errno=%d", ENOMEM);
+    } else
         worker_publish(worker, job, lease, &result);
 
 out_release:

@@ -162,6 +162,13 @@ class LeaseTest(FleetTestCase):
         self.assertEqual(decode(self.fleet.r.get("ccx:result:" + job_id))["attempt"], 2)
         self.assert_retired(entry_id)
 
+        # The kill is visible to operators: counted, and an event names the killed run.
+        zombies = [e for e in self.fleet.events_for(job_id, kind="zombie_killed")
+                   if e["kind"] == "zombie_killed"]
+        self.assertEqual(len(zombies), 1, zombies)
+        self.assertIn(f"entry_id={entry_id} token=", zombies[0]["detail"])
+        self.assertGreaterEqual(int(self.fleet.r.hget("ccx:stats", "zombies_killed") or 0), 1)
+
     def test_renewal_failing_past_lease_ms_kills_the_job(self):
         marker = "4646.5"
         offset = self.fleet.log_size()
