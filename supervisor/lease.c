@@ -40,7 +40,10 @@ static const char lease_renew_script[] =
     "local expiry = string.format('%.0f', now + tonumber(ARGV[1]))\n"
     "local lost, cancelled = {}, {}\n"
     "for i = 4, #ARGV - 1, 2 do\n"
-    "    local f = redis.call('HMGET', ARGV[2] .. ARGV[i], 'token', 'state', 'job_id')\n"
+    /* pcall: one lease key of another type must not fail the whole beat (every job of
+     * this host would then be killed at lease_ms); such a lease counts as lost. */
+    "    local f = redis.pcall('HMGET', ARGV[2] .. ARGV[i], 'token', 'state', 'job_id')\n"
+    "    if f['err'] then f = {'corrupt'} end\n"
     "    local token = f[1]\n"
     "    if token == ARGV[i + 1] then\n"
     "        if f[2] ~= 'retry' then redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end\n"
@@ -62,7 +65,8 @@ static const char lease_renew_script[] =
  *   ARGV[3] the state
  * Returns 1 when it did, 0 otherwise. */
 static const char lease_hand_back_script[] =
-    "local f = redis.call('HMGET', KEYS[2], 'token', 'state')\n"
+    "local f = redis.pcall('HMGET', KEYS[2], 'token', 'state')\n"
+    "if f['err'] then return 0 end\n"
     "if f[1] ~= ARGV[2] or f[2] == 'retry' then return 0 end\n"
     "redis.call('HSET', KEYS[2], 'state', ARGV[3])\n"
     "local t = redis.call('TIME')\n"

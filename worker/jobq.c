@@ -154,6 +154,11 @@ static const char jobq_reclaim_script[] =
     "end\n"
     "if not entry then return {0} end\n"
     "local hash = ARGV[4] .. entry\n"
+    /* A lease key of another type (written by hand, or by something else) would fail every
+     * command below, and stop this entry for good: it is dropped, and the entry counts as
+     * never leased. */
+    "local htype = redis.call('TYPE', hash)['ok']\n"
+    "if htype ~= 'hash' and htype ~= 'none' then redis.call('DEL', hash) end\n"
     "local found = redis.call('XRANGE', KEYS[1], entry, entry)\n"
     "if #found == 0 then\n"
     "    redis.pcall('XACK', KEYS[1], ARGV[1], entry)\n"
@@ -239,7 +244,7 @@ static const char jobq_retry_script[] =
  *   ARGV[9] the ops event (msgpack)   ARGV[10] how the caller's own run ended, or "" when it
  *   did not run the job   ARGV[11] the host   ARGV[12] this consumer   ARGV[13] that run's
  *   reason   ARGV[14] the job id   ARGV[15] the tenant   ARGV[16] the attempts, should the
- *   hash be gone
+ *   hash be gone   ARGV[17] ccx:cancel:<id>, removed with the answer
  * The original message is copied from the stream entry here, so that nothing else has to
  * carry it. Like the finish script, a missing lease does not fence, and SET NX keeps a
  * first answer: then nothing goes to ccx:dead either, since the job was answered. Returns 1
@@ -291,6 +296,7 @@ static const char jobq_bury_script[] =
     "redis.call('XDEL', KEYS[3], ARGV[4])\n"
     "redis.call('ZREM', KEYS[4], ARGV[4])\n"
     "redis.call('DEL', KEYS[5])\n"
+    "redis.call('DEL', ARGV[17])\n"
     "if stored then return 1 end\n"
     "return 0\n";
 
@@ -299,7 +305,8 @@ static const char jobq_bury_script[] =
  *   KEYS[1] ccx:result:<id>   KEYS[2] ccx:reply:<id>   KEYS[3] ccx:jobs   KEYS[4] ccx:leases
  *   KEYS[5] ccx:lease:<entry>
  *   ARGV[1] the result (msgpack)   ARGV[2] TTL in seconds   ARGV[3] the group
- *   ARGV[4] the stream entry id   ARGV[5] the caller's token
+ *   ARGV[4] the stream entry id   ARGV[5] the caller's token   ARGV[6] ccx:cancel:<id>,
+ *   removed with the entry (a mark left behind would cancel a later job under the id)
  * A token that is not the entry's any more means another worker has the job now: nothing
  * is written, whatever the first run found. No lease at all means nobody else holds one:
  * another holder finished (then SET NX keeps its answer) or Redis lost its data (then this
@@ -323,6 +330,7 @@ static const char jobq_finish_script[] =
     "redis.call('XDEL', KEYS[3], ARGV[4])\n"
     "redis.call('ZREM', KEYS[4], ARGV[4])\n"
     "redis.call('DEL', KEYS[5])\n"
+    "redis.call('DEL', ARGV[6])\n"
     "local answer = 0\n"
     "if stored then answer = 1 end\n"
     "if not token then answer = answer + 2 end\n"
@@ -394,6 +402,24 @@ static void jobq_disconnect(struct jobq *jobq)
     jobq->context = NULL;
 }
 
+/* Redis answered, with an error: not an outage, and it may recur on every try (a key of
+ * the wrong type). Warns once a minute per operation, not once per try. */
+static void jobq_log_error_reply(struct jobq *jobq, const char *what, const char *quoted,
+                                 uint64_t retry_ms)
+{
+    uint64_t now_ms = jobq_clock_ms(CLOCK_MONOTONIC);
+    bool repeated = jobq->error_warned_op && strcmp(jobq->error_warned_op, what) == 0 &&
+                    now_ms < jobq->error_warned_ms + JOBQ_ERROR_WARN_EVERY_MS;
+
+    if (!repeated) {
+        jobq->error_warned_op = what;
+        jobq->error_warned_ms = now_ms;
+        log_warn("redis_error", "op=%s error=%s retry_ms=%" PRIu64, what, quoted, retry_ms);
+    } else {
+        log_debug("redis_error", "op=%s error=%s retry_ms=%" PRIu64, what, quoted, retry_ms);
+    }
+}
+
 /* Records a failure: drops the connection, arms the next backoff and logs the start of an
  * outage (only the start), or an error reply (-EPROTO: once a minute per operation). what
  * names the operation (a string constant), detail is Redis's own text or NULL. Returns
@@ -426,18 +452,7 @@ static int jobq_fail(struct jobq *jobq, int error, const char *what, const char 
     jobq->retry_at_ms = now_ms + delay_ms;
 
     if (error == -EPROTO) {
-        /* Redis answered, with an error: not an outage, and it may recur on every try (a key
-         * of the wrong type). Warn once a minute per operation, not once per try. */
-        bool repeated = jobq->error_warned_op && strcmp(jobq->error_warned_op, what) == 0 &&
-                        now_ms < jobq->error_warned_ms + JOBQ_ERROR_WARN_EVERY_MS;
-
-        if (!repeated) {
-            jobq->error_warned_op = what;
-            jobq->error_warned_ms = now_ms;
-            log_warn("redis_error", "op=%s error=%s retry_ms=%" PRIu64, what, quoted, delay_ms);
-        } else {
-            log_debug("redis_error", "op=%s error=%s retry_ms=%" PRIu64, what, quoted, delay_ms);
-        }
+        jobq_log_error_reply(jobq, what, quoted, delay_ms);
     } else if (!jobq->outage) {
         jobq->outage = true;
         jobq->outage_since_ms = now_ms;
@@ -950,11 +965,20 @@ static int jobq_take_reclaimed(struct jobq *jobq, struct job **ret_job,
         jobq_healthy(jobq);
         return jobq_take_dead(jobq, reply);
     }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* The connection is fine; whatever the script tripped on (a key of the wrong type)
+         * must not keep this worker from new jobs: try again at the next interval. */
+        char quoted[LOG_QUOTE_SIZE];
+
+        log_quote(quoted, reply->str);
+        jobq->reclaim_at_ms = now + JOBQ_RECLAIM_EVERY_MS;
+        jobq_log_error_reply(jobq, "reclaim", quoted, JOBQ_RECLAIM_EVERY_MS);
+        return 0;
+    }
     if (code != 1 || reply->elements != 3 || reply->element[1]->type != REDIS_REPLY_STRING ||
         !jobq_entry_shape_ok(reply->element[2]) ||
         reply->element[2]->element[1]->type != REDIS_REPLY_ARRAY)
-        return jobq_fail(jobq, -EPROTO, "reclaim",
-                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return jobq_fail(jobq, -EPROTO, "reclaim", "unexpected reply");
 
     jobq_healthy(jobq);
     kind = reply->element[1];
@@ -1201,6 +1225,8 @@ struct jobq_batch {
     char *result_key;
     char *reply_key;
     char *lease_key;
+    char *cancel_key;        /* a cancel mark goes with the answer, or it would cancel a
+                              * later job that reuses the id */
     char ttl[32];
     char token[32];
     const char *entry_id;
@@ -1231,6 +1257,7 @@ static void jobq_batch_clear(struct jobq_batch *batch)
     free(batch->result_key);
     free(batch->reply_key);
     free(batch->lease_key);
+    free(batch->cancel_key);
     msgpack_sbuffer_destroy(&batch->result);
     msgpack_sbuffer_destroy(&batch->dead_event);
     for (size_t i = 0; i < batch->event_count; i++)
@@ -1258,8 +1285,9 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
 
     if (asprintf(&batch->result_key, "%s%s", KEY_RESULT_PREFIX, id) < 0 ||
         asprintf(&batch->reply_key, "%s%s", KEY_REPLY_PREFIX, id) < 0 ||
-        asprintf(&batch->lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0) {
-        batch->result_key = batch->reply_key = batch->lease_key = NULL;
+        asprintf(&batch->lease_key, "%s%s", KEY_LEASE_PREFIX, job->entry_id) < 0 ||
+        asprintf(&batch->cancel_key, "%s%s", KEY_CANCEL_PREFIX, id) < 0) {
+        batch->result_key = batch->reply_key = batch->lease_key = batch->cancel_key = NULL;
         return -ENOMEM;
     }
 
@@ -1315,19 +1343,19 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
     const char *eval[] = { "EVAL", jobq_finish_script, "5", batch->result_key,
                            batch->reply_key, KEY_JOBS, KEY_LEASES, batch->lease_key,
                            batch->result.data, batch->ttl, KEY_WORKER_GROUP, batch->entry_id,
-                           batch->token };
+                           batch->token, batch->cancel_key };
     const char *bury[] = { "EVAL", jobq_bury_script, "8", batch->result_key, batch->reply_key,
                            KEY_JOBS, KEY_LEASES, batch->lease_key, KEY_DEAD, KEY_STATS,
                            KEY_EVENTS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
                            batch->entry_id, batch->token, batch->why, batch->reason,
                            batch->maxlen, batch->dead_event.data, batch->ended, jobq->host,
                            jobq->consumer, batch->run_reason, batch->job_id, batch->tenant,
-                           batch->attempts };
+                           batch->attempts, batch->cancel_key };
     const char **argv = batch->bury ? bury : eval;
-    int argc = batch->bury ? 27 : 13;
+    int argc = batch->bury ? 28 : 14;
     int result_at = batch->bury ? 11 : 8;
     int event_at = batch->bury ? 19 : -1;
-    size_t argv_len[27];
+    size_t argv_len[28];
 
     /* The msgpack arguments are bytes, not C strings. */
     for (int i = 0; i < argc; i++)

@@ -106,6 +106,12 @@ class CancelTest(FleetTestCase):
         self.assertIsNotNone(self.fleet.wait_log(
             job_line(job_id) + "event=job_cancelled .*during=run", offset, 5))
 
+        # The mark goes with the answer: once the result has lived out its TTL (cut short
+        # here), a new job under the same id runs.
+        self.assertEqual(self.fleet.r.exists("ccx:cancel:" + job_id), 0)
+        self.fleet.r.delete("ccx:result:" + job_id, "ccx:reply:" + job_id)
+        self.assertEqual(self.fleet.run("sh", "echo again\n", job_id=job_id)["status"], "ok")
+
     def test_finished_job_keeps_its_result(self):
         job_id = self.fleet.submit("sh", "echo finished\n")
         first = self.fleet.wait(job_id, timeout_s=60)

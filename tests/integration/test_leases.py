@@ -169,6 +169,29 @@ class LeaseTest(FleetTestCase):
         self.assertIn(f"entry_id={entry_id} token=", zombies[0]["detail"])
         self.assertGreaterEqual(int(self.fleet.r.hget("ccx:stats", "zombies_killed") or 0), 1)
 
+    def test_a_lease_key_of_the_wrong_type_stops_neither_the_job_nor_the_fleet(self):
+        marker = "4747.5"
+        job_id, entry_id = self.fleet.enqueue("sh", f"sleep {marker}\necho done\n",
+                                              limits={"wall_ms": 5000})
+        sleeper, _ = self.wait_started(marker)
+
+        # Written by hand or by something else: every script that reads it would fail.
+        self.fleet.r.delete("ccx:lease:" + entry_id)
+        self.fleet.r.set("ccx:lease:" + entry_id, "not a hash")
+
+        # Other jobs keep flowing meanwhile, on every worker.
+        started = time.monotonic()
+        for _ in range(3):
+            self.assertEqual(self.fleet.run("sh", "echo ok\n")["status"], "ok")
+        self.assertLess(time.monotonic() - started, LEASE_MS / 1000 * 3)
+
+        # The broken lease counts as lost: the run is stopped, and the job, once its lease
+        # runs out, runs again and gets its one final result.
+        self.assertTrue(self.wait_gone(sleeper, LEASE_MS / 1000 + 3))
+        result = self.fleet.wait(job_id, timeout_s=30)
+        self.assertEqual(result["status"], "timeout")
+        self.assert_retired(entry_id)
+
     def test_renewal_failing_past_lease_ms_kills_the_job(self):
         marker = "4646.5"
         offset = self.fleet.log_size()
