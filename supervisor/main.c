@@ -564,10 +564,49 @@ static void lease_renew_all(struct supervisor *sup)
     }
 }
 
+/* The longest a worker can hold one lease while it works: the longest run and the longest
+ * compile step the config allows, and two leases' worth for setting up and publishing. */
+static uint64_t lease_hold_max_ms(const struct ccx_config *config)
+{
+    uint64_t compile_ms = 0;
+
+    for (size_t i = 0; i < config->language_count; i++) {
+        const struct language *language = &config->languages[i];
+
+        if (language->compile_argv && language->compile_limits.wall_ms > compile_ms)
+            compile_ms = language->compile_limits.wall_ms;
+    }
+    return config->limits_max.wall_ms + compile_ms + 2 * config->lease_ms;
+}
+
+/* A worker whose sandbox enforces the wall limit cannot hold a lease past
+ * lease_hold_max_ms unless it hangs (stopped, stuck in the kernel). Renewing such a lease
+ * would keep its job from everyone for good: the worker is killed instead, and its death
+ * hands the lease back. */
+static void lease_kill_hung(struct supervisor *sup)
+{
+    uint64_t hold_max_ms = lease_hold_max_ms(sup->config);
+    uint64_t now_ms = monotonic_ms();
+    size_t count = pool_leases(sup->pool, sup->lease_buf, (size_t)pool_worker_count(sup->pool));
+
+    for (size_t i = 0; i < count; i++) {
+        const struct pool_lease *lease = &sup->lease_buf[i];
+
+        if (now_ms < lease->claimed_at_ms + hold_max_ms)
+            continue;
+
+        log_warn("worker_hung", "slot=%d entry_id=%s token=%" PRIu64 " held_ms=%" PRIu64
+                 " hold_max_ms=%" PRIu64 " action=kill_worker", lease->slot, lease->entry_id,
+                 lease->token, now_ms - lease->claimed_at_ms, hold_max_ms);
+        pool_kill_holder(sup->pool, lease->slot, lease->token);
+    }
+}
+
 static void on_lease_beat(struct ev_loop *loop, ev_timer *watcher, int revents)
 {
     struct supervisor *sup = watcher->data;
 
+    lease_kill_hung(sup);
     lease_renew_all(sup);
     lease_revoke_overdue(sup);
 }

@@ -53,6 +53,7 @@ struct slot {
     char lease_entry[LEASE_ENTRY_ID_SIZE];
     uint64_t lease_token;
     uint64_t lease_valid_until_ms; /* CLOCK_MONOTONIC */
+    uint64_t lease_claimed_at_ms;  /* CLOCK_MONOTONIC, as the worker said */
     bool cancel_sent;       /* the worker was told its job was cancelled */
 };
 
@@ -193,6 +194,7 @@ static void slot_lease_view(const struct slot *slot, struct pool_lease *ret_leas
         .entry_id = slot->lease_entry,
         .token = slot->lease_token,
         .valid_until_ms = slot->lease_valid_until_ms,
+        .claimed_at_ms = slot->lease_claimed_at_ms,
     };
 }
 
@@ -219,6 +221,7 @@ static void slot_read_message(struct slot *slot, char *message)
         snprintf(slot->lease_entry, sizeof(slot->lease_entry), "%s", entry);
         slot->lease_token = token;
         slot->lease_valid_until_ms = claimed_at_ms + slot->pool->options.lease_ms;
+        slot->lease_claimed_at_ms = claimed_at_ms;
         return;
     }
 
@@ -452,6 +455,19 @@ static struct slot *pool_leased_slot(struct pool *pool, int index, uint64_t toke
         return NULL;
     slot = &pool->slots[index];
     return slot->pid > 0 && slot->leased && slot->lease_token == token ? slot : NULL;
+}
+
+int pool_kill_holder(struct pool *pool, int index, uint64_t token)
+{
+    struct slot *slot = pool_leased_slot(pool, index, token);
+
+    if (!slot)
+        return -ESRCH;
+
+    log_warn("worker_killed", "slot=%d pid=%d reason=hung_holding_lease", slot->index,
+             (int)slot->pid);
+    kill(slot->pid, SIGKILL);
+    return 0;
 }
 
 void pool_lease_renewed(struct pool *pool, int index, uint64_t token, uint64_t valid_until_ms)

@@ -18,6 +18,7 @@ struct pool_lease {
     const char *entry_id;    /* the pool's copy: valid until the pool's next callback runs */
     uint64_t token;
     uint64_t valid_until_ms; /* CLOCK_MONOTONIC: before then the lease cannot have expired */
+    uint64_t claimed_at_ms;  /* CLOCK_MONOTONIC: when the worker took it */
 };
 
 /* Called when a worker exited while it held a lease (killed, crashed, or at the end of the
@@ -68,6 +69,11 @@ int pool_stop(struct pool *pool);
 
 /* Sends SIGKILL to every live worker, for a grace period that ran out. */
 void pool_kill(struct pool *pool);
+
+/* Sends SIGKILL to the worker of one slot, if it lives and still holds the lease of token:
+ * a worker that hangs. Its death then runs the usual path (on_lease_left, a restart).
+ * Returns 0, or -ESRCH when that lease is not held any more. */
+int pool_kill_holder(struct pool *pool, int slot, uint64_t token);
 
 /* Workers forked and not yet reaped. */
 int pool_live_count(const struct pool *pool);

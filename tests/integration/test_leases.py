@@ -284,5 +284,46 @@ class LeaseTest(FleetTestCase):
         self.fleet.assert_no_lease_left()
 
 
+class HungWorkerTest(FleetTestCase):
+    """A worker that hangs holding a lease: short limits, so that the most a worker may hold
+    one (the longest run and compile step plus two leases) is 5 s here."""
+
+    fleet_config = {
+        "lease_ms": 1000,
+        "limits": {"wall_ms": {"default": 2000, "max": 2000},
+                   "cpu_ms": {"default": 2000, "max": 2000}},
+        "languages": {"c": {"compile": {"limits": {"wall_ms": 1000, "cpu_ms": 1000}}}},
+    }
+    HOLD_MAX_S = 5
+
+    def test_a_hung_worker_is_killed_and_its_job_runs_elsewhere(self):
+        offset = self.fleet.log_size()
+        job_id, entry_id = self.fleet.enqueue("sh", "sleep 0.4848\necho done\n")
+        sleeper, worker = self.fleet.wait_process([b"sleep", b"0.4848"])
+        self.assertTrue(sleeper and worker, "the job never started")
+        os.kill(worker, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        try:
+            result = self.fleet.wait(job_id, timeout_s=self.HOLD_MAX_S + 15)
+        finally:
+            try:
+                os.kill(worker, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        waited_s = time.monotonic() - stopped_at
+        print(f"\n  hung worker: its job ran again {waited_s:.2f} s after the worker stopped",
+              flush=True)
+        self.assertEqual(result["status"], "ok", result)
+        self.assertEqual(result["attempt"], 2)
+        self.assertGreaterEqual(waited_s, self.HOLD_MAX_S - 1)
+        self.assertIsNotNone(self.fleet.wait_log(
+            r"event=worker_hung slot=\d+ entry_id=" + entry_id, offset, 1))
+        self.assertTrue(self.wait_gone(worker, 5), "the hung worker was not killed")
+        self.assert_retired(entry_id)
+
+    wait_gone = LeaseTest.wait_gone
+    assert_retired = LeaseTest.assert_retired
+
+
 if __name__ == "__main__":
     unittest.main()
