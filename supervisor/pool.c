@@ -478,18 +478,14 @@ void pool_lease_renewed(struct pool *pool, int index, uint64_t token, uint64_t v
         slot->lease_valid_until_ms = valid_until_ms;
 }
 
-int pool_lease_revoke(struct pool *pool, int index, uint64_t token)
+/* Sends "<verb> <token>" over the slot's lease channel, then SIGUSR1 so that the worker
+ * reads it at once. The message names the token, so that a worker already on its next job
+ * ignores it. Returns 0 or -errno. */
+static int slot_tell(struct slot *slot, const char *verb, uint64_t token)
 {
-    struct slot *slot = pool_leased_slot(pool, index, token);
     char message[LEASE_MESSAGE_MAX];
-    int n;
+    int n = snprintf(message, sizeof(message), "%s %" PRIu64, verb, token);
 
-    if (!slot)
-        return -ENOENT;
-    slot->leased = false;
-
-    /* The message names the token, so that a worker already on its next job ignores it. */
-    n = snprintf(message, sizeof(message), "lost %" PRIu64, token);
     if (send(slot->channel_fd, message, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
         return -errno;
     if (kill(slot->pid, SIGUSR1) < 0)
@@ -497,11 +493,20 @@ int pool_lease_revoke(struct pool *pool, int index, uint64_t token)
     return 0;
 }
 
+int pool_lease_revoke(struct pool *pool, int index, uint64_t token)
+{
+    struct slot *slot = pool_leased_slot(pool, index, token);
+
+    if (!slot)
+        return -ENOENT;
+    slot->leased = false;
+    return slot_tell(slot, "lost", token);
+}
+
 int pool_lease_cancel(struct pool *pool, int index, uint64_t token)
 {
     struct slot *slot = pool_leased_slot(pool, index, token);
-    char message[LEASE_MESSAGE_MAX];
-    int n;
+    int r;
 
     if (!slot)
         return -ENOENT;
@@ -509,10 +514,6 @@ int pool_lease_cancel(struct pool *pool, int index, uint64_t token)
         return 0;
     slot->cancel_sent = true;
 
-    n = snprintf(message, sizeof(message), "cancel %" PRIu64, token);
-    if (send(slot->channel_fd, message, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
-        return -errno;
-    if (kill(slot->pid, SIGUSR1) < 0)
-        return -errno;
-    return 1;
+    r = slot_tell(slot, "cancel", token);
+    return r < 0 ? r : 1;
 }

@@ -1088,6 +1088,31 @@ void jobq_free(struct jobq *jobq)
     free(jobq);
 }
 
+/* Queues one XADD of an encoded event onto ccx:events, capped at events_maxlen (maxlen, the
+ * same formatted; a cap of 0 leaves the stream uncapped). Returns 0 or -ENOMEM. */
+static int jobq_append_event(struct jobq *jobq, const char *maxlen, const msgpack_sbuffer *event)
+{
+    const char *xadd[8];
+    size_t xadd_len[8];
+    int argc = 0;
+
+    xadd[argc++] = "XADD";
+    xadd[argc++] = KEY_EVENTS;
+    if (jobq->config->events_maxlen > 0) {
+        xadd[argc++] = "MAXLEN";
+        xadd[argc++] = "~";
+        xadd[argc++] = maxlen;
+    }
+    xadd[argc++] = "*";
+    xadd[argc++] = KEY_EVENTS_FIELD;
+    for (int k = 0; k < argc; k++)
+        xadd_len[k] = strlen(xadd[k]);
+    xadd[argc] = event->data;
+    xadd_len[argc++] = event->size;
+
+    return redisAppendCommandArgv(jobq->context, argc, xadd, xadd_len) == 0 ? 0 : -ENOMEM;
+}
+
 int jobq_note_zombie(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease)
 {
     struct sandbox_event event = {.kind = (char *)"zombie_killed"};
@@ -1140,9 +1165,7 @@ static int jobq_flush_zombies(struct jobq *jobq)
                            count) != REDIS_OK)
         return -ENOMEM;
     for (size_t i = 0; i < jobq->zombie_count; i++) {
-        if (redisAppendCommand(jobq->context, "XADD %s MAXLEN ~ %s * %s %b", KEY_EVENTS, maxlen,
-                               KEY_EVENTS_FIELD, jobq->zombies[i].data,
-                               jobq->zombies[i].size) != REDIS_OK)
+        if (jobq_append_event(jobq, maxlen, &jobq->zombies[i]) < 0)
             return -ENOMEM;
     }
 
@@ -1370,30 +1393,13 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
 static int jobq_batch_append_events(struct jobq *jobq, const struct jobq_batch *batch)
 {
     for (size_t i = 0; i < batch->event_count; i++) {
-        const char *xadd[8];
-        size_t xadd_len[8];
-        int argc = 0;
+        int r;
 
         if (batch->event_done[i])
             continue;
-
-        xadd[argc++] = "XADD";
-        xadd[argc++] = KEY_EVENTS;
-        /* A cap of 0 leaves the stream uncapped. */
-        if (jobq->config->events_maxlen > 0) {
-            xadd[argc++] = "MAXLEN";
-            xadd[argc++] = "~";
-            xadd[argc++] = batch->maxlen;
-        }
-        xadd[argc++] = "*";
-        xadd[argc++] = KEY_EVENTS_FIELD;
-        for (int k = 0; k < argc; k++)
-            xadd_len[k] = strlen(xadd[k]);
-        xadd[argc] = batch->events[i].data;
-        xadd_len[argc++] = batch->events[i].size;
-
-        if (redisAppendCommandArgv(jobq->context, argc, xadd, xadd_len) != 0)
-            return -ENOMEM;
+        r = jobq_append_event(jobq, batch->maxlen, &batch->events[i]);
+        if (r < 0)
+            return r;
     }
     return 0;
 }
