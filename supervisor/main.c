@@ -75,6 +75,7 @@ struct supervisor {
     bool *lease_lost;
     bool *lease_cancelled;
     ev_timer lease_beat;            /* renews, every lease_ms / 3 */
+    uint64_t lease_hold_max_ms;     /* a worker holding a lease longer hangs */
     ev_timer lease_watch;           /* revokes leases not renewed in time, between beats */
     bool renew_failing;             /* lease_renew_failed logged, lease_renew_ok not yet */
     bool redis_down;                /* redis_unreachable logged, redis_reconnected not yet */
@@ -585,7 +586,7 @@ static uint64_t lease_hold_max_ms(const struct ccx_config *config)
  * hands the lease back. */
 static void lease_kill_hung(struct supervisor *sup)
 {
-    uint64_t hold_max_ms = lease_hold_max_ms(sup->config);
+    uint64_t hold_max_ms = sup->lease_hold_max_ms;
     uint64_t now_ms = monotonic_ms();
     size_t count = pool_leases(sup->pool, sup->lease_buf, (size_t)pool_worker_count(sup->pool));
 
@@ -792,6 +793,7 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     }
 
     /* The watch runs ten times a lease: a lease it revokes has at least that much left. */
+    sup->lease_hold_max_ms = lease_hold_max_ms(sup->config);
     ev_timer_init(&sup->lease_beat, on_lease_beat, beat_s, beat_s);
     sup->lease_beat.data = sup;
     ev_timer_start(sup->loop, &sup->lease_beat);
