@@ -147,6 +147,7 @@ local function breaker_open(scope, name, now, h, cooldown_ms, reason, st)
     local fields = breaker_stats_fields(scope, st)
     fields['until'] = until_ms
     fields.reason = reason
+    fields.previous = h.state
     breaker_event('breaker_opened', scope, name, now, fields,
                   breaker_num(h, 'events_maxlen', BREAKER_DEFAULTS.events_maxlen))
 end
@@ -159,6 +160,7 @@ local function breaker_close(scope, name, now, h, kind, reason, st)
     redis.call('DEL', breaker_window_key(scope, name))
     local fields = breaker_stats_fields(scope, st)
     fields.reason = reason
+    fields.previous = h.state
     breaker_event(kind, scope, name, now, fields,
                   breaker_num(h, 'events_maxlen', BREAKER_DEFAULTS.events_maxlen))
 end
@@ -176,7 +178,8 @@ local function breaker_gate(scope, name, now)
         h.probes_out = '0'
         h.half_open_at = tostring(now)
         breaker_event('breaker_half_open', scope, name, now,
-                      {['until'] = breaker_num(h, 'until', 0), reason = 'cooldown_over'},
+                      {['until'] = breaker_num(h, 'until', 0), reason = 'cooldown_over',
+                       previous = 'OPEN'},
                       breaker_num(h, 'events_maxlen', BREAKER_DEFAULTS.events_maxlen))
     end
     local probes_out = breaker_num(h, 'probes_out', 0)
@@ -278,8 +281,10 @@ end
 local function breaker_reset(scope, name, now)
     if redis.call('EXISTS', breaker_key(scope, name)) == 0 then return 0 end
     local h = breaker_load(scope, name)
-    breaker_close(scope, name, now, h, 'breaker_reset', 'reset',
-                  {failure_pct = 0, calls = 0, failures = 0, failing_count = 0})
+    -- The event tells what the reset threw away: the state and window before it.
+    local st = breaker_stats(breaker_window_key(scope, name), now,
+                             breaker_num(h, 'window_ms', BREAKER_DEFAULTS.window_ms))
+    breaker_close(scope, name, now, h, 'breaker_reset', 'reset', st)
     return 1
 end
 
