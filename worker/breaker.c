@@ -95,16 +95,18 @@ static bool brk_hit_limit(const struct result *result)
 
 struct brk_verdict brk_classify(const struct result *result, bool count_limits)
 {
-    struct brk_verdict verdict = {false, false};
+    struct brk_verdict verdict = {.counted = true};
 
     switch (result->status) {
     case JOB_STATUS_REJECTED:
     case JOB_STATUS_CANCELLED:
     case JOB_STATUS_EXPIRED:
     case JOB_STATUS_CIRCUIT_OPEN:
+        verdict.counted = false;
         return verdict;
     case JOB_STATUS_INTERNAL_ERROR:
-        verdict.host_failed = !brk_reason_has(result, BRK_STOPPED_BY_WORKER, false);
+        verdict.counted = !brk_reason_has(result, BRK_STOPPED_BY_WORKER, false);
+        verdict.host_failed = verdict.counted;
         return verdict;
     case JOB_STATUS_DEAD_LETTER:
         verdict.tenant_failed = brk_reason_has(result, BRK_POISON_REASON, true);

@@ -32,8 +32,12 @@ struct brk_fleet {
     uint64_t events_maxlen;
 };
 
-/* What one finished job says about its tenant and its host. */
+/* What one finished job says about its tenant and its host. A job that never ran, or that
+ * the worker stopped itself, is not counted at all (counted false: the finish script does
+ * not call breaker_record, only breaker_release_probe for a probe); a counted job that
+ * failed neither way is a success in both windows. */
 struct brk_verdict {
+    bool counted;
     bool tenant_failed;
     bool host_failed;
 };
@@ -51,8 +55,9 @@ int brk_settings_format(const struct policy_breaker *policy, const struct brk_fl
  * count_limits, when it hit a resource limit (timeout, cpu, memory, pids, output; a compile
  * step stopped by one too). The host failed when ccx itself did (internal_error, and a
  * dead_letter whose last attempt ended so). Ordinary failures (error_exit, signaled,
- * compile_error) and the statuses of jobs that never ran (rejected, cancelled, expired,
- * circuit_open) count as neither. */
+ * compile_error) are successes for the breakers; the statuses of jobs that never ran or
+ * were stopped by their client (rejected, cancelled, expired, circuit_open) and a step the
+ * worker stopped itself (its lease was lost) are not counted. */
 struct brk_verdict brk_classify(const struct result *result, bool count_limits);
 
 #endif

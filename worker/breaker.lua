@@ -276,6 +276,22 @@ local function breaker_record(tenant, host, now, tenant_failed, host_failed, was
     return {tenant_result, host_result}
 end
 
+-- Gives back the probe slots a job held without an outcome to record (a probe answered
+-- circuit_open by the other gate, cancelled, expired, rejected): was_probe as for
+-- breaker_record. Moves no state and writes no event.
+local function breaker_release_probe(tenant, host, was_probe)
+    local probe = tonumber(was_probe) or 0
+    local held = {}
+    if probe % 2 == 1 then held[#held + 1] = breaker_key('tenant', tenant) end
+    if math.floor(probe / 2) % 2 == 1 then held[#held + 1] = breaker_key('host', host) end
+    for _, key in ipairs(held) do
+        local out = tonumber(redis.call('HGET', key, 'probes_out')) or 0
+        if redis.call('HGET', key, 'state') == 'HALF_OPEN' and out > 0 then
+            redis.call('HSET', key, 'probes_out', out - 1)
+        end
+    end
+end
+
 -- Closes a breaker by hand: window cleared, cool-down back to its base, a breaker_reset
 -- event. scope "tenant" or "host". Returns 1, or 0 when there is no such breaker.
 local function breaker_reset(scope, name, now)

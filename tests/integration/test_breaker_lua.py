@@ -241,6 +241,18 @@ class BreakerLuaTest(unittest.TestCase):
         self.assertEqual(self.gate("acme", after + 359999), "open")
         self.assertEqual(self.gate("acme", after + 360000), "probe")
 
+    def test_a_probe_given_back_frees_its_slot(self):
+        at = self.open_tenant()
+        after = at + 30000
+        self.assertEqual([self.gate("acme", after) for _ in range(3)],
+                         ["probe", "probe", "open"])
+        self.eval("breaker_release_probe(ARGV[1], ARGV[2], ARGV[3]) return 1", "acme", "h1", 1)
+        self.assertEqual(self.gate("acme", after + 1), "probe")
+        self.assertEqual(self.state("tenant", "acme"), "HALF_OPEN")
+        self.assertEqual(self.r.llen("ccx:breaker:window:tenant:acme"), 4)
+        self.assertEqual([e["kind"] for e in self.events()],
+                         ["breaker_opened", "breaker_half_open"])
+
     def test_outcomes_of_jobs_claimed_before_the_open_move_nothing(self):
         at = self.open_tenant()
         self.assertEqual(self.record("acme", "h1", at + 1)[0], "none")

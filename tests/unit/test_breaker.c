@@ -29,12 +29,27 @@ static void expect(enum job_status status, const char *reason, const char *kind,
     struct result result = result_of(status, reason, kind, NULL);
     struct brk_verdict verdict = brk_classify(&result, limits);
 
+    cr_expect(verdict.counted, "%s (reason %s) is counted", job_status_name(status),
+              reason ? reason : "-");
+
     cr_expect_eq(verdict.tenant_failed, tenant_failed, "%s (reason %s, event %s, limits %d): "
                  "tenant_failed %d", job_status_name(status), reason ? reason : "-",
                  kind ? kind : "-", limits, verdict.tenant_failed);
     cr_expect_eq(verdict.host_failed, host_failed, "%s (reason %s, event %s, limits %d): "
                  "host_failed %d", job_status_name(status), reason ? reason : "-",
                  kind ? kind : "-", limits, verdict.host_failed);
+    result_clear(&result);
+}
+
+static void expect_uncounted(enum job_status status, const char *reason, const char *kind)
+{
+    struct result result = result_of(status, reason, kind, NULL);
+    struct brk_verdict verdict = brk_classify(&result, true);
+
+    cr_expect_not(verdict.counted, "%s (reason %s, event %s) is not counted",
+                  job_status_name(status), reason ? reason : "-", kind ? kind : "-");
+    cr_expect_not(verdict.tenant_failed || verdict.host_failed, "%s: a failure",
+                  job_status_name(status));
     result_clear(&result);
 }
 
@@ -100,8 +115,7 @@ Test(breaker, internal_error_is_the_hosts_failure)
     expect(JOB_STATUS_INTERNAL_ERROR, "the worker could not run the job: Out of memory", NULL,
            false, false, true);
     /* The worker stopping a step itself (lost lease, cancel) is nobody's failure. */
-    expect(JOB_STATUS_INTERNAL_ERROR, "the run step was stopped by the worker", NULL, false,
-           false, false);
+    expect_uncounted(JOB_STATUS_INTERNAL_ERROR, "the run step was stopped by the worker", NULL);
 }
 
 Test(breaker, dead_letters_by_cause)
@@ -118,16 +132,16 @@ Test(breaker, dead_letters_by_cause)
            false);
 }
 
-Test(breaker, jobs_that_never_ran_count_as_neither)
+Test(breaker, jobs_that_never_ran_are_not_counted)
 {
     static const enum job_status never_ran[] = {
         JOB_STATUS_REJECTED, JOB_STATUS_CANCELLED, JOB_STATUS_EXPIRED, JOB_STATUS_CIRCUIT_OPEN,
     };
 
     for (size_t i = 0; i < sizeof(never_ran) / sizeof(never_ran[0]); i++) {
-        expect(never_ran[i], "whatever", NULL, true, false, false);
-        /* A cancelled run that had refusals still counts as neither. */
-        expect(never_ran[i], "whatever", "syscall_refused", true, false, false);
+        expect_uncounted(never_ran[i], "whatever", NULL);
+        /* A cancelled run that had refusals is not counted either. */
+        expect_uncounted(never_ran[i], "whatever", "syscall_refused");
     }
 }
 
