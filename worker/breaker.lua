@@ -193,7 +193,9 @@ local function breaker_gate(scope, name, now)
     return 'probe'
 end
 
--- "closed" | "probe" | "open" for a job of tenant about to be claimed by host.
+-- "closed" | "probe" | "open" for a job of tenant about to be claimed by host. The tenant's
+-- breaker is fleet-wide, so host changes nothing today; the claim path passes it so that a
+-- per-host rule can come without touching its callers.
 local function breaker_gate_tenant(tenant, host, now)
     return breaker_gate('tenant', tenant, now)
 end

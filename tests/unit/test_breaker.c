@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 
+#include "common/keys.h"
 #include "worker/breaker.h"
 
 /* A result of status, with the given events (kinds only) and reason. */
@@ -198,6 +199,17 @@ Test(breaker, settings_refuse_what_cannot_work)
     bad.failure_pct = 101;
     cr_assert_eq(brk_settings_format(&bad, &fleet, buf, sizeof(buf)), -EINVAL);
     cr_assert_eq(brk_settings_format(&builtin, &fleet, buf, 16), -ENOSPC);
+}
+
+/* The library builds its key names itself: they must be common/keys.h's. */
+Test(breaker, library_uses_the_protocol_key_names)
+{
+    static const char library[] = BREAKER_LUA;
+
+    cr_assert_not_null(strstr(library, "'" KEY_EVENTS "'"));
+    cr_assert_not_null(strstr(library, "'" KEY_EVENTS_FIELD "'"));
+    cr_assert_not_null(strstr(library, "'" KEY_HOSTS "'"));
+    cr_assert_not_null(strstr(library, "'" KEY_BREAKER_PREFIX "'"));
 }
 
 /* The embedded library is the file, byte for byte. */
