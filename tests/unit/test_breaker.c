@@ -1,15 +1,23 @@
-/* worker/breaker.c: what a result counts as for the circuit breakers, the settings argument
- * of breaker.lua, and the embedded library itself. */
+/* worker/breaker.c: what a result counts as for the circuit breakers (on hand-made results,
+ * and on results of real jobs run in the real sandbox, as ccx-worker runs them), the settings
+ * argument of breaker.lua, and the embedded library itself. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <criterion/criterion.h>
+#include <unistd.h>
 
+#include <criterion/criterion.h>
+#include <msgpack.h>
+
+#include "common/config.h"
+#include "common/job.h"
 #include "common/keys.h"
 #include "worker/breaker.h"
+#include "worker/runner.h"
+#include "worker/sandbox.h"
 
 /* A result of status, with the given events (kinds only) and reason. */
 static struct result result_of(enum job_status status, const char *reason, const char *kind1,
@@ -233,4 +241,157 @@ Test(breaker, embedded_library_is_the_lua_file)
     cr_assert_eq(sizeof(embedded) - 1, (size_t)size);
     cr_assert_str_eq(embedded, text);
     free(text);
+}
+
+/* ==== Results of real jobs ==== */
+
+static struct ccx_config *config;
+static struct sandbox *sandbox;
+
+/* The cgroup parent and run dir of this test process: CCX_TEST_PREFIX keeps them apart
+ * from other test runs on the host, as tests/integration/fleet.py does for fleets. */
+static void real_names(char cgroup_parent[64], char run_dir[80])
+{
+    const char *prefix = getenv("CCX_TEST_PREFIX");
+
+    snprintf(cgroup_parent, 64, "ccx%s%.40s", prefix ? "-" : "", prefix ? prefix : "");
+    snprintf(run_dir, 80, "/run/%s", cgroup_parent);
+}
+
+static void real_setup(void)
+{
+    char err[512], cgroup_parent[64], run_dir[80];
+    int ret;
+
+    if (geteuid() != 0)
+        cr_skip_test("the sandbox needs root, as ccx-worker does");
+    ret = config_load(CCX_SOURCE_DIR "/deploy/ccx.json", &config, err, sizeof(err));
+    cr_assert_eq(ret, 0, "config: %s", err);
+
+    real_names(cgroup_parent, run_dir);
+    free(config->sandbox.cgroup_parent);
+    free(config->sandbox.run_dir);
+    config->sandbox.cgroup_parent = strdup(cgroup_parent);
+    config->sandbox.run_dir = strdup(run_dir);
+    cr_assert(config->sandbox.cgroup_parent && config->sandbox.run_dir);
+
+    /* A slot of its own per test process, so that parallel tests never share a uid. */
+    ret = sandbox_new(config, (int)(getpid() % 1000), &sandbox);
+    cr_assert_eq(ret, 0, "sandbox_new: %s", strerror(-ret));
+}
+
+/* Leaves no cgroup of ours behind: the parent goes when no other test still uses it. */
+static void real_teardown(void)
+{
+    static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", NULL};
+    char path[512];
+
+    sandbox_free(sandbox);
+    for (const char *const *c = controllers; config && *c; c++) {
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", *c, config->sandbox.cgroup_parent);
+        rmdir(path);
+    }
+    if (config) {
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", config->sandbox.cgroup_parent);
+        rmdir(path);
+    }
+    config_free(config);
+}
+
+static void pack_text(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* Runs a Python program as a job (memory_mb set when nonzero) and returns its result. */
+static void real_run(const char *source, uint64_t memory_mb, struct result *result)
+{
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+    struct job *job = NULL;
+    int ret;
+
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    pack_text(&pk, "id");
+    pack_text(&pk, "breaker-job");
+    pack_text(&pk, "tenant");
+    pack_text(&pk, "acme");
+    pack_text(&pk, "language");
+    pack_text(&pk, "python");
+    pack_text(&pk, "source");
+    pack_text(&pk, source);
+    pack_text(&pk, "limits");
+    msgpack_pack_map(&pk, memory_mb ? 2 : 1);
+    pack_text(&pk, "wall_ms");
+    msgpack_pack_uint64(&pk, 30000);
+    if (memory_mb) {
+        pack_text(&pk, "memory_mb");
+        msgpack_pack_uint64(&pk, memory_mb);
+    }
+
+    ret = job_decode(buf.data, buf.size, "1-1", config, &job);
+    msgpack_sbuffer_destroy(&buf);
+    cr_assert_eq(ret, 0);
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+
+    ret = runner_run(sandbox, config, job, result);
+    cr_assert_eq(ret, 0, "runner_run: %d", ret);
+    result->meta = NULL; /* borrowed from the job */
+    job_free(job);
+}
+
+static void expect_real(const char *source, uint64_t memory_mb, enum job_status status,
+                        bool count_limits, bool tenant_failed)
+{
+    struct result result;
+    struct brk_verdict verdict;
+
+    real_run(source, memory_mb, &result);
+    cr_assert_eq(result.status, status, "status %s, expected %s; stderr %.*s",
+                 job_status_name(result.status), job_status_name(status),
+                 (int)result.run.stderr_size, (const char *)result.run.stderr_data);
+    verdict = brk_classify(&result, count_limits);
+    cr_expect(verdict.counted);
+    cr_expect_eq(verdict.tenant_failed, tenant_failed, "%s: tenant_failed %d",
+                 job_status_name(status), verdict.tenant_failed);
+    cr_expect_not(verdict.host_failed);
+    result_clear(&result);
+}
+
+TestSuite(breaker_real, .init = real_setup, .fini = real_teardown, .timeout = 120);
+
+Test(breaker_real, a_job_that_runs_well_is_a_success)
+{
+    expect_real("print('hello')\n", 0, JOB_STATUS_OK, true, false);
+}
+
+Test(breaker_real, a_nonzero_exit_is_a_success)
+{
+    expect_real("import sys\nsys.exit(3)\n", 0, JOB_STATUS_ERROR_EXIT, true, false);
+}
+
+Test(breaker_real, a_refused_socket_fails_the_tenant_though_the_job_ends_ok)
+{
+    expect_real("import socket\n"
+                "try:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+                "except OSError:\n    pass\n",
+                0, JOB_STATUS_OK, false, true);
+}
+
+Test(breaker_real, a_policy_violation_fails_the_tenant)
+{
+    expect_real("import ctypes\nctypes.CDLL(None).syscall(175, 0, 0, 0)\n", 0,
+                JOB_STATUS_POLICY_VIOLATION, false, true);
+}
+
+Test(breaker_real, a_memory_limit_fails_the_tenant_only_with_count_limits)
+{
+    static const char hog[] = "b = bytearray(256 * 1024 * 1024)\nfor i in range(0, len(b), 4096):"
+                              "\n    b[i] = 1\n";
+
+    expect_real(hog, 64, JOB_STATUS_MEMORY_LIMIT, false, false);
+    expect_real(hog, 64, JOB_STATUS_MEMORY_LIMIT, true, true);
 }
