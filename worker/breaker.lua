@@ -27,6 +27,11 @@ local BREAKER_DEFAULTS = {
     events_maxlen = 100000, -- ccx:events is capped at about this many entries (0: no cap)
 }
 
+-- Every entry point takes the time as ms; anything else is the caller's bug, told at once.
+local function breaker_check_now(now)
+    if type(now) ~= 'number' then error('breaker: now must be a number of ms') end
+end
+
 local function breaker_key(scope, name)
     return BREAKER_PREFIX .. scope .. ':' .. name
 end
@@ -168,6 +173,7 @@ end
 -- OPEN -> HALF_OPEN once the cool-down is over; HALF_OPEN lets `probes` jobs be in flight.
 -- A probe not answered within probe_ttl_ms (its host died) is given back.
 local function breaker_gate(scope, name, now)
+    breaker_check_now(now)
     local h = breaker_load(scope, name)
     local key = breaker_key(scope, name)
     if h.state == 'CLOSED' then return 'closed' end
@@ -260,12 +266,22 @@ end
 -- ("disabled" for a tenant whose breaker is off).
 local function breaker_record(tenant, host, now, tenant_failed, host_failed, was_probe,
                               settings)
+    breaker_check_now(now)
     local s = breaker_settings(settings)
     local probe = tonumber(was_probe) or 0
     local function truthy(v) return v == true or v == 1 or v == '1' end
     local tenant_result = 'disabled'
 
-    if s.enabled ~= 0 then
+    if s.enabled == 0 then
+        -- Turned off while not closed: close it, or its gate would go on refusing (and a
+        -- half-open one would let through only its probes, whose outcomes nobody records).
+        local h = breaker_load('tenant', tenant)
+        if h.state ~= 'CLOSED' then
+            breaker_close('tenant', tenant, now, h, 'breaker_closed', 'disabled',
+                          {failure_pct = 0, calls = 0, failures = 0, failing_count = 0})
+            tenant_result = 'closed'
+        end
+    else
         local live = breaker_live_hosts(now, s.live_ms)
         tenant_result = breaker_record_one('tenant', tenant, host, now, truthy(tenant_failed),
             probe % 2 == 1, s, function(st) return math.max(1, math.min(s.min_hosts, live)) end)
@@ -297,6 +313,7 @@ end
 -- Closes a breaker by hand: window cleared, cool-down back to its base, a breaker_reset
 -- event. scope "tenant" or "host". Returns 1, or 0 when there is no such breaker.
 local function breaker_reset(scope, name, now)
+    breaker_check_now(now)
     if redis.call('EXISTS', breaker_key(scope, name)) == 0 then return 0 end
     local h = breaker_load(scope, name)
     -- The event tells what the reset threw away: the state and window before it.
@@ -310,6 +327,7 @@ end
 -- failures, failure_pct, failing: the failing hosts or tenants, opened_at, until,
 -- probes_out, cooldown_ms), tenants first, each sorted by name. Changes nothing.
 local function breaker_list(now)
+    breaker_check_now(now)
     local rows = {}
     for _, scope in ipairs({'tenant', 'host'}) do
         local names = redis.call('SMEMBERS', BREAKER_PREFIX .. scope .. 's')

@@ -6,6 +6,7 @@ import os
 import unittest
 
 import msgpack
+import redis
 
 from fleet import Fleet
 
@@ -164,6 +165,21 @@ class BreakerLuaTest(unittest.TestCase):
                                          s=settings(enabled=0))[0], "disabled")
         self.assertIsNone(self.state("tenant", "acme"))
         self.assertEqual(self.gate("acme", T0 + 10), "closed")
+
+    def test_turning_an_open_breaker_off_closes_it(self):
+        at = self.open_tenant()
+        self.assertEqual(self.record("acme", "h1", at + 1, tenant_failed=True,
+                                     s=settings(enabled=0))[0], "closed")
+        self.assertEqual(self.gate("acme", at + 2), "closed")
+        last = self.events()[-1]
+        self.assertEqual((last["kind"], last["reason"], last["previous"]),
+                         ("breaker_closed", "disabled", "OPEN"))
+
+    def test_now_must_be_a_number(self):
+        with self.assertRaises(redis.ResponseError) as caught:
+            self.eval("return breaker_gate_tenant(ARGV[1], ARGV[2], tonumber(ARGV[3]))",
+                      "acme", "h1", "soon")
+        self.assertIn("now must be a number", str(caught.exception))
 
     def test_open_gates_open_until_the_cooldown_ends(self):
         at = self.open_tenant()
