@@ -9,10 +9,12 @@ cg=/sys/fs/cgroup
 
 # Runtimes mount the cgroup filesystem read-only in unprivileged containers. Inside a
 # private cgroup namespace it shows only the container's own subtree, so making it
-# writable gives ccx that subtree and nothing more.
+# writable gives ccx that subtree and nothing more. The read-only flag is the mount's,
+# not the filesystem's: remount,bind changes that flag alone (a plain remount tries the
+# shared superblock and fails with EBUSY).
 remount_rw() {
     if [ ! -w "$1" ]; then
-        mount -o remount,rw "$1"
+        mount -o remount,bind,rw "$1"
     fi
 }
 
