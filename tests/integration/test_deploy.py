@@ -337,22 +337,40 @@ class EachCapabilityIsNeeded(unittest.TestCase):
                     os.rmdir(path)
                 except OSError as e:
                     print(f"cannot remove {path}: {e}", file=sys.stderr)
-        if cls.made_run_dir:
+        if cls.made_run_dir and os.path.isdir(cls.run_dir):
             os.rmdir(cls.run_dir)
         shutil.rmtree(cls.tmp, ignore_errors=True)
         leftovers = fleet.host_leftovers()
         if leftovers:
             raise AssertionError("left on the host:\n  " + "\n  ".join(leftovers))
 
-    def run_c(self, caps):
+    def run_direct(self, caps, lang="c", source=None, umask=None):
         proc = subprocess.run(
             setpriv_argv(caps) + [fleet.binary("ccx-worker"), "--direct", "--config",
-                                  self.config, "--lang", "c", self.source],
-            capture_output=True, timeout=120)
+                                  self.config, "--lang", lang, source or self.source],
+            capture_output=True, timeout=120,
+            preexec_fn=None if umask is None else (lambda: os.umask(umask)))
         try:
-            return json.loads(proc.stdout)["status"], proc.stderr.decode(errors="replace")
+            return json.loads(proc.stdout), proc.stderr.decode(errors="replace")
         except ValueError:
             return None, proc.stderr.decode(errors="replace")
+
+    def run_c(self, caps):
+        result, log = self.run_direct(caps)
+        return (result or {}).get("status"), log
+
+    def test_job_root_is_readable_under_the_unit_umask(self):
+        # The unit sets UMask=0077; the job's /etc must still be readable by the job.
+        umask = int(one(unit_settings(SUPERVISOR_UNIT), "UMask"), 8)
+        self.assertEqual(umask, 0o077)
+        script = os.path.join(self.tmp, "etc.sh")
+        with open(script, "w") as f:
+            f.write("stat -c '%a %n' /etc /etc/passwd && grep -c '^sandbox:' /etc/passwd\n")
+        result, log = self.run_direct(CAPS, "sh", script, umask=umask)
+        self.assertIsNotNone(result, log)
+        self.assertEqual(result["status"], "ok", result)
+        self.assertEqual(result["stdout"].split("\n")[:3],
+                         ["755 /etc", "644 /etc/passwd", "1"], result)
 
     def test_the_unit_set_is_enough(self):
         status, log = self.run_c(CAPS)
