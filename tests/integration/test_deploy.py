@@ -142,6 +142,8 @@ class UnitFiles(unittest.TestCase):
         self.assertNotIn(("Service", "ExecReload"), s)
         self.assertEqual(one(s, "SendSIGHUP"), "no")
         self.assertEqual(one(s, "Restart"), "on-failure")
+        # A death by SIGHUP is clean to systemd: without this it would stay down.
+        self.assertIn("SIGHUP", one(s, "RestartForceExitStatus").split())
         self.assertEqual(one(s, "StandardError"), "journal")
 
     def test_supervisor_hardening_keeps_what_the_sandbox_needs(self):
