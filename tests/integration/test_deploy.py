@@ -27,6 +27,8 @@ DEPLOY = os.path.join(fleet.SOURCE_DIR, "deploy")
 SUPERVISOR_UNIT = os.path.join(DEPLOY, "systemd", "ccx-supervisor.service")
 REDIS_UNIT = os.path.join(DEPLOY, "systemd", "ccx-redis.service")
 COMPOSE = os.path.join(DEPLOY, "container", "compose.yaml")
+CONTAINERFILE = os.path.join(DEPLOY, "container", "Containerfile")
+ENTRYPOINT = os.path.join(DEPLOY, "container", "entrypoint.sh")
 DAEMONSET = os.path.join(DEPLOY, "k8s", "daemonset.yaml")
 INSTALL_BIN = "/usr/local/bin/"
 
@@ -236,6 +238,75 @@ class Manifests(unittest.TestCase):
                   docs["DaemonSet"]["spec"]["template"]["spec"]["containers"][0]
                   ["volumeMounts"]}
         self.assertEqual(mounts["config"], "/etc/ccx")
+
+
+def containerfile_stages():
+    """{stage name: [instructions, continuation lines joined]} of the Containerfile."""
+    stages, current, pending = {}, None, ""
+    with open(CONTAINERFILE) as f:
+        for raw in f:
+            line = pending + raw.rstrip("\n")
+            pending = ""
+            if line.endswith("\\"):
+                pending = line[:-1] + " "
+                continue
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.upper().startswith("FROM "):
+                current = line.split()[-1]
+                stages[current] = []
+            stages[current].append(line)
+    return stages
+
+
+class ContainerImage(unittest.TestCase):
+    def test_copied_files_exist(self):
+        for stage, lines in containerfile_stages().items():
+            for line in lines:
+                words = line.split()
+                if words[0] != "COPY" or any(w.startswith("--from") for w in words):
+                    continue
+                for source in words[1:-1]:
+                    if source != ".":
+                        self.assertTrue(os.path.exists(os.path.join(fleet.SOURCE_DIR, source)),
+                                        f"{stage}: COPY {source}: no such file")
+
+    @staticmethod
+    def package_of(path):
+        """The Debian package of a library file. With merged /usr, dpkg knows each file
+        under the path its package shipped, /lib or /usr/lib, and the link or its target."""
+        real = os.path.realpath(path)
+        candidates = []
+        for p in (path, real):
+            candidates += [p, p[len("/usr"):] if p.startswith("/usr/") else "/usr" + p]
+        for candidate in candidates:
+            owner = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+            if owner.returncode == 0:
+                return owner.stdout.split(":")[0]
+        raise AssertionError(f"no Debian package owns {path}")
+
+    def test_runtime_stage_installs_the_binaries_libraries(self):
+        # Every shared library the four programs link, by its Debian package, must be in
+        # the ccx stage's apt-get install (a library added to CMake must reach the image).
+        installed = " ".join(containerfile_stages()["ccx"]).split()
+        packages = set()
+        for name in ("ccx-supervisor", "ccx-worker", "ccx-init", "ccx"):
+            ldd = subprocess.run(["ldd", fleet.binary(name)], capture_output=True, text=True,
+                                 check=True).stdout
+            for path in re.findall(r"=> (/\S+)", ldd):
+                packages.add(self.package_of(path))
+        self.assertIn("libseccomp2", packages)  # the lookup works at all
+        self.assertIn("libcgroup2", packages)  # recorded under /lib, not /usr/lib
+        packages -= {"libc6"}  # in every Debian image
+        self.assertLessEqual(packages, set(installed))
+
+    def test_entrypoint_is_valid_shell_and_execs_the_supervisor(self):
+        subprocess.run(["sh", "-n", ENTRYPOINT], check=True)
+        with open(ENTRYPOINT) as f:
+            text = f.read()
+        self.assertIn('exec /usr/local/bin/ccx-supervisor "$@"', text)
+        self.assertTrue(os.access(ENTRYPOINT, os.X_OK))
 
 
 def setpriv_argv(caps, no_new_privs=True):
