@@ -655,6 +655,11 @@ static void child_install_filter(struct child_context *ctx)
 
 static void __attribute__((noreturn)) child_main(struct child_context *ctx)
 {
+    /* The job's root is made by us: its directories and files must not take whatever umask
+     * the worker was started with (systemd's UMask=0077, a strict login shell), or /etc is
+     * created 0700 and the job can read neither /etc/passwd nor anything bound below it.
+     * The job inherits this umask too, the same on every host. */
+    umask(022);
     child_reset_signals();
     child_setup_stdio(ctx);
 
