@@ -44,7 +44,7 @@ Test(profile, shipped_profile_loads_and_builds)
     cr_assert_gt(profile->allow_count, 100);
     cr_assert_gt(profile->kill_count, 5);
 
-    ret = filter_new(profile, &filter);
+    ret = filter_new(profile, "test", true, &filter);
     cr_assert_eq(ret, 0);
     cr_assert(filter_kills(filter, SCMP_SYS(kexec_load)));
     cr_assert(filter_kills(filter, SCMP_SYS(ptrace)));
