@@ -135,6 +135,8 @@ static void notify_append_arguments(char *buf, size_t size, size_t *used, const 
         notify_append_flags(buf, size, used, args[0]);
     } else if (strcmp(name, "setns") == 0) {
         notify_append_flags(buf, size, used, args[1]);
+    } else if (strcmp(name, "fork") == 0 || strcmp(name, "vfork") == 0) {
+        /* No arguments: what is left in the registers says nothing. */
     } else if (strcmp(name, "ioctl") == 0) {
         /* The kernel reads the request as 32 bits: name what it would have done. */
         uint32_t request = (uint32_t)args[1];
