@@ -1717,7 +1717,9 @@ static int sandbox_filter_index(const struct sandbox *sandbox, const struct filt
     return -EINVAL;
 }
 
-/* Packs argv for the child. Returns 0, or -E2BIG when it does not fit in one message. */
+/* Packs the step for the child: its filter's place, the size of /tmp, the limits and argv.
+ * Returns 0, -E2BIG when argv does not fit in one message, or -EINVAL for a filter the
+ * sandbox was not given. */
 static int job_message_fill(const struct sandbox *sandbox, struct job_message *message,
                             const struct sandbox_step *step)
 {
