@@ -21,4 +21,10 @@
 #define KEY_DEAD "ccx:dead"              /* stream: one entry per job given up on */
 #define KEY_STATS "ccx:stats"            /* hash: retries dead_letters ... zombies_killed */
 
+/* Circuit breakers (docs/BREAKERS.md). worker/breaker.lua builds these names itself (a unit
+ * test holds it to them): ccx:breaker:tenant:<t>, ccx:breaker:host:<h> (hashes),
+ * ccx:breaker:window:<scope>:<name> (lists), ccx:breaker:tenants and ccx:breaker:hosts. */
+#define KEY_BREAKER_PREFIX "ccx:breaker:"
+#define KEY_HOSTS "ccx:hosts"            /* zset: host -> last seen, ms; the live hosts */
+
 #endif

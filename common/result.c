@@ -25,6 +25,7 @@ static const char *const job_status_names[JOB_STATUS_COUNT] = {
     [JOB_STATUS_DEAD_LETTER] = "dead_letter",
     [JOB_STATUS_CANCELLED] = "cancelled",
     [JOB_STATUS_EXPIRED] = "expired",
+    [JOB_STATUS_CIRCUIT_OPEN] = "circuit_open",
 };
 
 const char *job_status_name(enum job_status status)

@@ -27,6 +27,7 @@ enum job_status {
     JOB_STATUS_DEAD_LETTER,
     JOB_STATUS_CANCELLED,
     JOB_STATUS_EXPIRED,
+    JOB_STATUS_CIRCUIT_OPEN, /* refused while its tenant's breaker was open: never ran */
     JOB_STATUS_COUNT,
 };
 

@@ -121,7 +121,7 @@ Test(result, status_names_match_the_protocol)
     static const char *const names[] = {
         "ok", "error_exit", "signaled", "timeout", "cpu_limit", "memory_limit", "pids_limit",
         "output_limit", "policy_violation", "compile_error", "rejected", "internal_error",
-        "dead_letter", "cancelled", "expired",
+        "dead_letter", "cancelled", "expired", "circuit_open",
     };
 
     cr_assert_eq(sizeof(names) / sizeof(names[0]), JOB_STATUS_COUNT);
