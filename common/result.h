@@ -106,6 +106,7 @@ struct result {
     char *host;
     int worker;
     uint32_t attempt;
+    char *policy_version;    /* the version of the tenant policy that decided the job */
     const uint8_t *meta;     /* borrowed from the job: raw msgpack, or NULL */
     size_t meta_size;
 };

@@ -366,6 +366,7 @@ struct jobq {
     uint64_t reclaim_at_ms;
 
     const volatile sig_atomic_t *stop; /* the worker's; NULL: never set */
+    const struct policy *policy;       /* the worker's; NULL: the config's limits only */
 
     /* zombie_killed events not yet on ccx:events (the lease is mostly lost because Redis
      * was out of reach): sent with the next command that gets through. Beyond
@@ -706,8 +707,8 @@ static const redisReply *jobq_entry_job_field(const redisReply *fields)
 /* Decodes a stream entry into a job. Every entry with fields yields a job, a rejected one
  * when it cannot run, so that it gets an answer under its entry id. Returns 0 and *ret_job
  * or -ENOMEM. */
-static int jobq_entry_decode(const struct jobq *jobq, const redisReply *entry,
-                             struct job **ret_job)
+static int jobq_entry_decode_message(const struct jobq *jobq, const redisReply *entry,
+                                     struct job **ret_job)
 {
     const char *entry_id = entry->element[0]->str;
     const redisReply *value = jobq_entry_job_field(entry->element[1]);
@@ -731,6 +732,27 @@ static int jobq_entry_decode(const struct jobq *jobq, const redisReply *entry,
     free(job->reject_reason);
     job->reject_reason = reason;
 
+    *ret_job = job;
+    return 0;
+}
+
+/* Decodes a stream entry into a job and applies the tenant's policy to it, so that every
+ * answer the queue gives, its own dead letters too, names the policy version. Returns 0 and
+ * *ret_job or -ENOMEM. */
+static int jobq_entry_decode(const struct jobq *jobq, const redisReply *entry,
+                             struct job **ret_job)
+{
+    struct job *job = NULL;
+    int r = jobq_entry_decode_message(jobq, entry, &job);
+
+    if (r < 0)
+        return r;
+    if (jobq->policy)
+        r = job_apply_policy(job, jobq->policy);
+    if (r < 0) {
+        job_free(job);
+        return r;
+    }
     *ret_job = job;
     return 0;
 }
@@ -1072,6 +1094,11 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
 void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop)
 {
     jobq->stop = stop;
+}
+
+void jobq_set_policy(struct jobq *jobq, const struct policy *policy)
+{
+    jobq->policy = policy;
 }
 
 void jobq_free(struct jobq *jobq)
@@ -1680,6 +1707,7 @@ static int jobq_bury_reclaimed(struct jobq *jobq, const struct job *job,
     result.tenant = strdup(job->tenant ? job->tenant : "default");
     result.host = strdup(jobq->host);
     result.language = job->language ? strdup(job->language) : NULL;
+    result.policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
     if (last)
         result.reason = jobq_dead_reason(why, lease->attempt, holders_lost, last);
 

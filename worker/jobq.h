@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/job.h"
+#include "common/policy.h"
 #include "common/result.h"
 
 #define JOBQ_ENTRY_ID_SIZE 64 /* "<u64>-<u64>" and its NUL, with room to spare */
@@ -45,6 +46,11 @@ void jobq_free(struct jobq *jobq);
 /* While *stop is nonzero, an entry that a blocked read brings in is left unclaimed (its
  * supervisor hands such deliveries back when the worker exits). */
 void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop);
+
+/* Every job jobq_take decodes gets policy applied (job_apply_policy) before it is handed
+ * out or answered. Borrowed: the caller keeps it alive until it sets another. NULL leaves
+ * jobs as the decoder made them. */
+void jobq_set_policy(struct jobq *jobq, const struct policy *policy);
 
 /* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
  * expired (its worker or host died) or an entry delivered but never leased, then a new

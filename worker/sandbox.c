@@ -146,6 +146,9 @@ struct child_message {
  * NUL-terminated strings one after the other. */
 struct job_message {
     struct limits limits;
+    int32_t filter_index;    /* in the sandbox's filter set; -1: the sandbox's own filter */
+    char tmp_remount[64];    /* tmpfs options /tmp and /dev/shm get again ("size=8m"); "":
+                              * they keep the config's */
     uint32_t argc;
     uint32_t argv_bytes;
     char argv[ARGV_BYTES_MAX];
@@ -176,7 +179,8 @@ struct sandbox {
     uid_t host_uid;          /* the job's uid and gid on the host, leased for our life */
     int uid_lock_fd;         /* holds the lease */
     int cap_last;            /* highest capability number this kernel knows */
-    struct filter *filter;
+    struct filter *filter;   /* from the config's profile, children allowed */
+    const struct filter_set *filters; /* the worker's, for tenant policies; may be NULL */
     struct notifier *notifier;
     struct cg_system *cgroups;
     struct ro_bind *binds;
@@ -202,6 +206,8 @@ struct sandbox {
 struct child_context {
     const struct sandbox *sandbox;
     const struct limits *limits; /* in job_message, once the job came */
+    const struct filter *filter; /* the step's, once the job came */
+    const char *tmp_remount;     /* in job_message, once the job came */
     char *argv[ARGV_COUNT_MAX + 2]; /* "ccx-init", then the job's argv */
     int sync_fd;
     int report_fd;               /* write end of init's report pipe */
@@ -469,6 +475,18 @@ static void child_finish_root(const struct child_context *ctx)
     child_check(ctx, STAGE_WORKSPACE,
                 mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL));
 
+    /* The root was built before the job's tenant was known: its /tmp and /dev/shm get the
+     * tenant's size now. Flags are given again, since a remount replaces them. */
+    if (ctx->tmp_remount[0]) {
+        child_check(ctx, STAGE_TMP, child_join(path, root, "/tmp"));
+        child_check(ctx, STAGE_TMP, mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV,
+                                          ctx->tmp_remount));
+        child_check(ctx, STAGE_TMP, child_join(path, root, "/dev/shm"));
+        child_check(ctx, STAGE_TMP,
+                    mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          ctx->tmp_remount));
+    }
+
     child_check(ctx, STAGE_ROOT_READONLY,
                 mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
                       NULL));
@@ -598,8 +616,18 @@ static void child_receive_job(struct child_context *ctx)
         child_fail(ctx->sync_fd, STAGE_WAIT_JOB, n == 0 ? EPIPE : errno);
     if ((size_t)n < offsetof(struct job_message, argv) + message.argv_bytes ||
         message.argc == 0 || message.argc > ARGV_COUNT_MAX ||
-        message.argv_bytes > ARGV_BYTES_MAX || message.argv[message.argv_bytes - 1] != '\0')
+        message.argv_bytes > ARGV_BYTES_MAX || message.argv[message.argv_bytes - 1] != '\0' ||
+        memchr(message.tmp_remount, '\0', sizeof(message.tmp_remount)) == NULL)
         child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
+
+    /* The set is the one this child was cloned with: sandbox_set_filters drops children
+     * cloned before it was replaced. */
+    ctx->filter = message.filter_index < 0
+                      ? ctx->sandbox->filter
+                      : filter_set_get(ctx->sandbox->filters, (size_t)message.filter_index);
+    if (!ctx->filter)
+        child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
+    ctx->tmp_remount = message.tmp_remount;
 
     for (uint32_t i = 0; i < message.argc; i++) {
         if (offset >= message.argv_bytes)
@@ -640,7 +668,7 @@ static void child_install_filter(struct child_context *ctx)
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                          .msg_controllen = sizeof(control.buf)};
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    int listener = filter_install(ctx->sandbox->filter);
+    int listener = filter_install(ctx->filter);
 
     if (listener < 0)
         child_fail(ctx->sync_fd, STAGE_SECCOMP, -listener);
@@ -858,7 +886,7 @@ static int sandbox_build_filter(struct sandbox *sandbox)
         log_err("seccomp_profile_invalid", "path=%s errno=%d reason=\"%s\"", path, -ret, err);
         return ret;
     }
-    ret = filter_new(profile, &sandbox->filter);
+    ret = filter_new(profile, path, true, &sandbox->filter);
     profile_free(profile);
     return ret;
 }
@@ -930,6 +958,13 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
     return 0;
 }
 
+void sandbox_set_filters(struct sandbox *sandbox, const struct filter_set *set)
+{
+    sandbox->filters = set;
+    for (int i = 0; i < WARM_CHILDREN; i++)
+        warm_child_free(TAKE_PTR(sandbox->warm[i]));
+}
+
 void sandbox_set_abort_flag(struct sandbox *sandbox, const volatile sig_atomic_t *flag)
 {
     sandbox->abort_flag = flag;
@@ -966,12 +1001,15 @@ void sandbox_free(struct sandbox *sandbox)
     free(sandbox);
 }
 
-int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out)
+int sandbox_describe(const struct sandbox *sandbox, const struct filter *filter,
+                     struct enforcement_list *out)
 {
     const char *mode = cg_mode_name(cg_system_mode(sandbox->cgroups));
     bool v2 = cg_system_mode(sandbox->cgroups) == CG_MODE_V2;
     int ret = 0;
 
+    if (!filter)
+        filter = sandbox->filter;
     ret |= enforcement_list_set(out, "namespaces", "user,pid,mount,net,ipc,uts,cgroup");
     ret |= enforcement_list_set(out, "memory", "%s %s, swap included", mode,
                                 v2 ? "memory.max + memory.swap.max=0" : "memory.limit_in_bytes"
@@ -993,9 +1031,11 @@ int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out
     ret |= enforcement_list_set(out, "seccomp", "allow-list of %zu syscalls from %s; the rest "
                                 "refused with EPERM through user notification, each an event; "
                                 "%zu and foreign ABIs kill the job; clone3 ENOSYS",
-                                sandbox->filter->allow_count,
-                                sandbox->config->sandbox.seccomp_profile,
-                                sandbox->filter->kill_count);
+                                filter->allow_count, filter->source, filter->kill_count);
+    ret |= enforcement_list_set(out, "children", "%s", filter->children
+                                ? "allowed" : "refused: fork, vfork and clone without "
+                                "CLONE_THREAD get EPERM through user notification, each an "
+                                "event; threads allowed");
     return ret < 0 ? -ENOMEM : 0;
 }
 
@@ -1243,6 +1283,8 @@ struct run_state {
     uint64_t cpu_before_ns;    /* the cgroup's CPU time when the job was handed over */
     struct output_buffer out[2];
     int listener_fd;           /* seccomp notifications of the job; -1 once it hung up */
+    const struct filter *filter; /* the filter the job runs under */
+    pid_t spawner;             /* the job's init until it started the program (notify.h) */
     /* The refusals reported as events this step: where each stands in the event list and
      * how many identical calls (same call, same decoded arguments) it stands for. Folding
      * repeats keeps one call made by every thread (glibc's set*id) from using up the cap. */
@@ -1311,7 +1353,8 @@ static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state
                                 struct event_list *events)
 {
     struct notify_call call;
-    int ret = notify_answer(sandbox->notifier, state->listener_fd, sandbox->filter, &call);
+    int ret = notify_answer(sandbox->notifier, state->listener_fd, state->filter,
+                            &state->spawner, &call);
 
     if (ret == -ENOENT || ret == -EINTR)
         return;
@@ -1330,6 +1373,8 @@ static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state
         run_kill(state, KILL_POLICY);
         return;
     }
+    if (call.action == NOTIFY_ALLOWED)
+        return;
     sandbox_report_refusal(state, events, call.detail);
 }
 
@@ -1662,11 +1707,38 @@ static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_wa
     }
 }
 
-/* Packs argv for the child. Returns 0, or -E2BIG when it does not fit in one message. */
-static int job_message_fill(struct job_message *message, const struct sandbox_step *step)
+/* Where the step's filter is for the child: -1 for the sandbox's own, its position in the
+ * set, or -EINVAL when it is neither. */
+static int sandbox_filter_index(const struct sandbox *sandbox, const struct filter *filter)
 {
+    size_t count = filter_set_count(sandbox->filters);
+
+    if (!filter || filter == sandbox->filter)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (filter_set_get(sandbox->filters, i) == filter)
+            return (int)i;
+    }
+    return -EINVAL;
+}
+
+/* Packs the step for the child: its filter's place, the size of /tmp, the limits and argv.
+ * Returns 0, -E2BIG when argv does not fit in one message, or -EINVAL for a filter the
+ * sandbox was not given. */
+static int job_message_fill(const struct sandbox *sandbox, struct job_message *message,
+                            const struct sandbox_step *step)
+{
+    int filter_index = sandbox_filter_index(sandbox, step->filter);
     size_t offset = 0;
     uint32_t argc = 0;
+
+    if (filter_index < -1)
+        return filter_index;
+    message->filter_index = filter_index;
+    message->tmp_remount[0] = '\0';
+    if (step->tmp_mb > 0 && step->tmp_mb != sandbox->config->sandbox.tmp_mb)
+        snprintf(message->tmp_remount, sizeof(message->tmp_remount), "size=%" PRIu64 "m",
+                 step->tmp_mb);
 
     message->limits = *step->limits;
     for (; step->argv[argc]; argc++) {
@@ -1759,7 +1831,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
         return -ENOMEM;
     if (sandbox_aborted(sandbox))
         return -ECANCELED;
-    ret = job_message_fill(message, step);
+    ret = job_message_fill(sandbox, message, step);
     if (ret < 0)
         return ret;
 
@@ -1795,6 +1867,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     state.pidfd = warm->pidfd;
     state.out[0].fd = warm->stdout_fd;
     state.out[1].fd = warm->stderr_fd;
+    state.filter = step->filter ? step->filter : sandbox->filter;
+    state.spawner = state.filter->children ? 0 : warm->pid;
     ret = sandbox_supervise(sandbox, warm->cgroup, limits, &state, events);
     if (ret < 0) {
         log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_supervise_failed",

@@ -14,6 +14,8 @@
 #include "common/job.h"
 #include "common/limits.h"
 #include "common/result.h"
+#include "worker/filter.h"
+#include "worker/filter_set.h"
 
 struct sandbox;
 
@@ -31,6 +33,12 @@ void sandbox_free(struct sandbox *sandbox);
  * from a signal handler; NULL turns the watch off. */
 void sandbox_set_abort_flag(struct sandbox *sandbox, const volatile sig_atomic_t *flag);
 
+/* Makes the filters of set (borrowed: it must outlive the sandbox or the next call) the ones
+ * a step may name besides the sandbox's own. The children waiting for their job were cloned
+ * with the old set in their memory: they are dropped, and sandbox_warm_up clones new ones.
+ * Call it between jobs. */
+void sandbox_set_filters(struct sandbox *sandbox, const struct filter_set *set);
+
 /* The host uid (and gid) this sandbox's jobs run as. */
 uid_t sandbox_host_uid(const struct sandbox *sandbox);
 
@@ -42,8 +50,10 @@ uid_t sandbox_host_uid(const struct sandbox *sandbox);
  * or -errno. */
 int sandbox_warm_up(struct sandbox *sandbox);
 
-/* Adds to out how this sandbox enforces each limit and isolation (cgroup version, ...). */
-int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out);
+/* Adds to out how this sandbox enforces each limit and isolation (cgroup version, ...) for a
+ * run under filter (NULL: the sandbox's own). */
+int sandbox_describe(const struct sandbox *sandbox, const struct filter *filter,
+                     struct enforcement_list *out);
 
 /* A fresh workspace for job: a tmpfs of limits.disk_mb holding the job's files, owned by the
  * job's uid. Replaces any earlier one. Returns 0 or -errno. */
@@ -57,9 +67,13 @@ struct sandbox_step {
     const struct limits *limits;
     const uint8_t *stdin_data;
     size_t stdin_size;
+    const struct filter *filter; /* NULL: the sandbox's own (the config's profile, children
+                                  * allowed); else one of the set of sandbox_set_filters */
+    uint64_t tmp_mb;             /* size of /tmp and /dev/shm; 0: the config's */
 };
 
-/* Runs one step in the current workspace and waits for it and everything it started.
+/* Runs one step in the current workspace and waits for it and everything it started. A
+ * step->filter that is not the sandbox's nor in its set is refused with -EINVAL.
  * Returns 0 whenever the program ran, however it ended: *ret_outcome says how, and events
  * gets one entry per limit hit or refusal seen. Returns -errno when the sandbox could not be
  * set up (our failure: the caller reports internal_error); it logs the failing stage. */

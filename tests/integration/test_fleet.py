@@ -16,7 +16,7 @@ from fleet import FleetTestCase, as_bytes, new_job_id
 RESULT_FIELDS = ("id", "status", "reason", "language", "tenant", "exit_code", "signal",
                  "signal_name", "stdout", "stderr", "stdout_dropped", "stderr_dropped",
                  "wall_ms", "cpu_ms", "memory_peak_kb", "compile", "events", "enforced", "host",
-                 "worker", "attempt", "meta")
+                 "worker", "attempt", "policy_version", "meta")
 
 HELLO = {
     "python": ('print("hello from python")\n', b"hello from python\n"),

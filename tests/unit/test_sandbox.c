@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <glob.h>
 #include <sys/stat.h>
 #include <errno.h>
@@ -17,7 +18,9 @@
 
 #include "common/config.h"
 #include "common/job.h"
+#include "common/policy.h"
 #include "common/result.h"
+#include "worker/filter_set.h"
 #include "worker/runner.h"
 #include "worker/sandbox.h"
 
@@ -123,7 +126,7 @@ static struct job *make_job(const struct job_spec *spec)
 static void run_spec(const struct job_spec *spec, struct result *result)
 {
     struct job *job = make_job(spec);
-    int ret = runner_run(sandbox, config, job, result);
+    int ret = runner_run(sandbox, config, job, NULL, result);
 
     cr_assert_eq(ret, 0, "runner_run: %d", ret);
     /* meta is borrowed from the job; these tests send none. */
@@ -843,4 +846,131 @@ Test(sandbox, nothing_outlives_its_job)
     cr_assert_lt(result.run.wall_ms, 5000);
     cr_assert_eq(processes_of_uid(config->sandbox.uid_base + (uid_t)(getpid() % 1000)), 0);
     result_clear(&result);
+}
+
+/* ==== Tenant policies: the filter and /tmp a step runs with ==== */
+
+/* A policy whose defaults refuse children, read by the real loader. */
+static struct policy *load_no_children_policy(void)
+{
+    char dir[] = "/tmp/ccx-test-sandbox-policy-XXXXXX";
+    struct policy *policy = NULL;
+    char path[64], err[1024] = "";
+    FILE *file;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/policy.json", dir);
+    file = fopen(path, "w");
+    cr_assert_not_null(file);
+    fputs("{\"version\": \"sandbox-1\", \"defaults\": {\"processes\": {\"children\": false}}}",
+          file);
+    fclose(file);
+    cr_assert_eq(policy_load(path, config, &policy, err, sizeof(err)), 0, "%s", err);
+    unlink(path);
+    rmdir(dir);
+    return policy;
+}
+
+static void run_spec_under(const struct job_spec *spec, const struct filter *filter,
+                           uint64_t tmp_mb, struct result *result)
+{
+    struct job *job = make_job(spec);
+    int ret;
+
+    job->tmp_mb = tmp_mb;
+    ret = runner_run(sandbox, config, job, filter, result);
+    cr_assert_eq(ret, 0, "runner_run: %d", ret);
+    result->meta = NULL;
+    job_free(job);
+}
+
+static bool has_refusal(const struct result *result, const char *prefix, const char *part)
+{
+    for (size_t i = 0; i < result->events.count; i++) {
+        const struct sandbox_event *event = &result->events.items[i];
+
+        if (strcmp(event->kind, "syscall_refused") == 0 &&
+            strncmp(event->detail, prefix, strlen(prefix)) == 0 && strstr(event->detail, part))
+            return true;
+    }
+    return false;
+}
+
+Test(sandbox, without_children_init_starts_the_program_and_its_forks_get_eperm)
+{
+    struct policy *policy = load_no_children_policy();
+    struct filter_set *set = NULL;
+    struct result result = {0};
+    char err[1024] = "";
+    const struct filter *filter;
+    struct job_spec spec = {
+        .language = "python",
+        .source = "import os\nprint('start', flush=True)\ntry:\n    pid = os.fork()\n"
+                  "    if pid == 0:\n        os._exit(0)\n    os.waitpid(pid, 0)\n"
+                  "    print('forked')\nexcept PermissionError:\n    print('refused')\n",
+    };
+    char *out;
+
+    cr_assert_eq(filter_set_new(config, policy, &set, err, sizeof(err)), 0, "%s", err);
+    filter = filter_set_find(set, NULL, false);
+    cr_assert_not_null(filter);
+    cr_assert_not(filter->children);
+    sandbox_set_filters(sandbox, set);
+
+    run_spec_under(&spec, filter, 0, &result);
+    out = stdout_text(&result);
+    cr_assert_eq(result.status, JOB_STATUS_OK, "status %s", job_status_name(result.status));
+    cr_assert_str_eq(out, "start\nrefused\n");
+    cr_assert(has_refusal(&result, "syscall=clone", "children=refused"));
+    cr_assert_not(has_refusal(&result, "syscall=", "errno=EPERM calls="),
+                  "init's own start of the program must not be counted as a refusal");
+    free(out);
+    result_clear(&result);
+
+    /* The same set, the children filter: the fork goes through. */
+    run_spec_under(&spec, filter_set_find(set, NULL, true), 0, &result);
+    out = stdout_text(&result);
+    cr_assert_str_eq(out, "start\nforked\n");
+    free(out);
+    result_clear(&result);
+
+    sandbox_set_filters(sandbox, NULL);
+    filter_set_free(set);
+    policy_free(policy);
+}
+
+Test(sandbox, tmp_and_shm_take_the_steps_size)
+{
+    struct job_spec spec = {
+        .language = "sh",
+        .source = "df -k /tmp /dev/shm | awk 'NR > 1 { print $2 }'\n",
+    };
+    struct result result = {0};
+    char *out;
+
+    run_spec_under(&spec, NULL, 3, &result);
+    out = stdout_text(&result);
+    cr_assert_eq(result.status, JOB_STATUS_OK, "status %s: %s", job_status_name(result.status),
+                 result.reason ? result.reason : "");
+    cr_assert_str_eq(out, "3072\n3072\n");
+    free(out);
+    result_clear(&result);
+}
+
+Test(sandbox, a_filter_it_was_not_given_is_refused)
+{
+    struct policy *policy = load_no_children_policy();
+    struct filter_set *set = NULL;
+    struct result result = {0};
+    char err[1024] = "";
+    struct job_spec spec = {.language = "sh", .source = "echo hi\n"};
+
+    cr_assert_eq(filter_set_new(config, policy, &set, err, sizeof(err)), 0, "%s", err);
+    /* Never given to the sandbox: a child cloned earlier could not know it. */
+    run_spec_under(&spec, filter_set_find(set, NULL, false), 0, &result);
+    cr_assert_eq(result.status, JOB_STATUS_INTERNAL_ERROR, "status %s",
+                 job_status_name(result.status));
+    result_clear(&result);
+    filter_set_free(set);
+    policy_free(policy);
 }
