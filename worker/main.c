@@ -420,7 +420,9 @@ static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *con
     log_job(job, LOG_LEVEL_INFO, "job_started", "language=%s attempt=%" PRIu32,
             log_quote(quoted, job->language ? job->language : ""), job->attempt);
 
-    r = runner_run(sandbox, config, job, result);
+    /* The worker reads no tenant policy file yet: every tenant's parent cgroup gets the
+     * built-in values (no aggregate memory or pids limit, CPU weight 100). */
+    r = runner_run(sandbox, config, job, NULL, result);
     if (r < 0) {
         log_job(job, LOG_LEVEL_ERR, "job_runner_failed", "errno=%d", -r);
         worker_result_internal(job, r, result);

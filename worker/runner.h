@@ -10,8 +10,10 @@
 
 /* Fills *ret_result (id, status, steps, events, enforced, meta, language, tenant); the caller
  * sets host, worker and attempt. A job with reject_reason set is answered `rejected` without
- * running. Never fails the job silently: every path ends in a status. Returns 0, or -ENOMEM. */
+ * running. tenant_cgroup is the job's tenant's policy for its parent cgroup on this host
+ * (NULL: no aggregate memory or pids limit, CPU weight 100). Never fails the job silently:
+ * every path ends in a status. Returns 0, or -ENOMEM. */
 int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const struct job *job,
-               struct result *ret_result);
+               const struct policy_cgroup *tenant_cgroup, struct result *ret_result);
 
 #endif

@@ -123,7 +123,7 @@ static struct job *make_job(const struct job_spec *spec)
 static void run_spec(const struct job_spec *spec, struct result *result)
 {
     struct job *job = make_job(spec);
-    int ret = runner_run(sandbox, config, job, result);
+    int ret = runner_run(sandbox, config, job, NULL, result);
 
     cr_assert_eq(ret, 0, "runner_run: %d", ret);
     /* meta is borrowed from the job; these tests send none. */
