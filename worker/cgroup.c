@@ -423,12 +423,10 @@ static struct cg_tenant_values cg_tenant_wanted(const struct cg_system *system,
         wanted.cpu_weight = policy->cpu_weight > CG_TENANT_CPU_WEIGHT_MAX
                                 ? CG_TENANT_CPU_WEIGHT_MAX
                                 : policy->cpu_weight;
-    /* v1 has shares, 1024 the default as weight 100 is v2's; the kernel's least is 2. */
-    if (system->mode == CG_MODE_V1) {
+    /* v1 has shares, 1024 the default as weight 100 is v2's: weight 1 is 10 shares, above
+     * the kernel's least (2). */
+    if (system->mode == CG_MODE_V1)
         wanted.cpu_weight = wanted.cpu_weight * 1024 / 100;
-        if (wanted.cpu_weight < 2)
-            wanted.cpu_weight = 2;
-    }
     return wanted;
 }
 
