@@ -323,42 +323,49 @@ void cg_tenant_dir_name(const char *tenant, char buf[CG_TENANT_DIR_SIZE])
     snprintf(buf + 2 + out, CG_TENANT_DIR_SIZE - 2 - out, "-%08" PRIx32, hash);
 }
 
-int cg_tenant_remove_idle(struct cg_system *system)
+/* Removes the idle tenant parents in one hierarchy. Each hierarchy is listed on its own: on
+ * v1 a race with a worker creating a step can leave a tenant parent in some hierarchies and
+ * not in others. Returns how many were removed. */
+static int cg_tenant_remove_idle_in(const struct cg_system *system, const char *mount)
 {
-    const char *mounts[4];
-    int mount_count = cg_unique_mounts(system, mounts);
     char path[PATH_MAX];
     DIR *dir;
     struct dirent *entry;
     int removed = 0;
 
-    if (snprintf(path, sizeof(path), "%s/%s", system->memory_mount, system->parent) >=
-        (int)sizeof(path))
+    if (snprintf(path, sizeof(path), "%s/%s", mount, system->parent) >= (int)sizeof(path))
         return 0;
     dir = opendir(path);
     if (!dir)
         return 0;
 
+    /* A step cgroup below one (EBUSY) means a worker uses it: it stays. */
     while ((entry = readdir(dir))) {
-        bool gone = true;
-
         if (entry->d_type != DT_DIR || strncmp(entry->d_name, "t-", 2) != 0)
             continue;
-        /* A step cgroup below it (EBUSY) means a worker uses it: it stays. */
-        for (int i = 0; i < mount_count; i++) {
-            int n = snprintf(path, sizeof(path), "%s/%s/%s", mounts[i], system->parent,
-                             entry->d_name);
-
-            if (n < 0 || (size_t)n >= sizeof(path) || (rmdir(path) < 0 && errno != ENOENT))
-                gone = false;
-        }
-        if (gone) {
-            removed++;
-            log_info("cgroup_tenant_removed", "mode=%s cgroup=%s/%s", cg_mode_name(system->mode),
-                     system->parent, entry->d_name);
-        }
+        if (unlinkat(dirfd(dir), entry->d_name, AT_REMOVEDIR) < 0)
+            continue;
+        removed++;
+        log_info("cgroup_tenant_removed", "mode=%s cgroup=%s/%s hierarchy=%s",
+                 cg_mode_name(system->mode), system->parent, entry->d_name, mount);
     }
     closedir(dir);
+    return removed;
+}
+
+int cg_tenant_remove_idle(struct cg_system *system)
+{
+    const char *mounts[4];
+    int mount_count = cg_unique_mounts(system, mounts);
+    int removed = 0;
+
+    for (int i = 0; i < mount_count; i++) {
+        int n = cg_tenant_remove_idle_in(system, mounts[i]);
+
+        /* The memory hierarchy decides the mode and names the tenants: count those. */
+        if (i == 0)
+            removed = n;
+    }
     return removed;
 }
 
