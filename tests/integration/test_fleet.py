@@ -326,7 +326,7 @@ class FleetTest(FleetTestCase):
         import signal
         import time
 
-        from fleet import _proc_stat, descendants
+        from fleet import _proc_stat, descendants, fleet_names
 
         marker = "4242.5"
         # A short wall limit: the job is handed back and runs again (test_leases), and that
@@ -354,11 +354,18 @@ class FleetTest(FleetTestCase):
             sleeper, worker = sleeper_and_worker()
         self.assertTrue(sleeper and worker, "the job never started")
 
+        # The worker's step cgroups sit in the tenant's parent: t-default-<hash>.
+        parent = fleet_names()[0]
+
+        def worker_cgroups():
+            return glob.glob(f"/sys/fs/cgroup/*/{parent}/t-*/w{worker}-*") + \
+                glob.glob(f"/sys/fs/cgroup/{parent}/t-*/w{worker}-*")
+
+        self.assertNotEqual(worker_cgroups(), [], "the running job's cgroup was not found")
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            left = glob.glob(f"/sys/fs/cgroup/*/ccx/w{worker}-*") + \
-                glob.glob(f"/sys/fs/cgroup/ccx/w{worker}-*")
+            left = worker_cgroups()
             if _proc_stat(sleeper) is None and not left:
                 break
             time.sleep(0.1)
