@@ -294,6 +294,25 @@ class FleetTest(FleetTestCase):
         self.assertIn("memory", enforced)
         self.assertIn("cgroup", str(enforced["memory"]))
 
+    def test_each_tenant_runs_under_a_cgroup_parent_of_its_own(self):
+        # Case and a dot matter: each name gets its own parent (docs/SANDBOX.md).
+        offset = self.fleet.log_size()
+        dirs = {}
+        for tenant in ("Tcg.Alpha", "tcg.alpha", "tcg.beta"):
+            result = self.fleet.run("sh", "echo in\n", tenant=tenant)
+            self.assertEqual(result["status"], "ok", result.get("reason"))
+            how = result["enforced"].get("tenant_cgroup", "")
+            found = re.search(r" [^ ]+/(t-[a-z0-9_-]+-[0-9a-f]{8}),", how)
+            self.assertTrue(found, f"tenant_cgroup of {tenant}: {how!r}")
+            self.assertIn("memory_mb=max", how)
+            dirs[tenant] = found.group(1)
+        self.assertEqual(len(set(dirs.values())), 3, dirs)
+        self.assertTrue(dirs["tcg.beta"].startswith("t-tcg_beta-"), dirs)
+        log = self.fleet.log_text(offset)
+        for tenant, name in dirs.items():
+            self.assertRegex(log, rf"event=cgroup_tenant_created mode=cgroup_v[12] "
+                                  rf"tenant=\"{re.escape(tenant)}\" cgroup=[^ ]+/{name}")
+
     def test_job_delivered_to_a_dead_worker_and_never_leased_is_taken_over(self):
         # A consumer that read the job and died before it took the lease: the entry stays
         # pending under its name, with no lease. XADD and its read share one transaction, so
