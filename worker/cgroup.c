@@ -239,9 +239,12 @@ int cg_system_new(const char *parent, struct cg_system **ret_system)
         return ret;
     }
 
+    /* v1 shows swap accounting at the root; v2 has no memory files there. The root does not
+     * vanish while another ccx removes an idle parent. */
     system->parent_ready = true;
     system->has_swap_limit =
-        cg_file_exists(system->memory_mount, system->parent, system->files->swap_limit);
+        cg_file_exists(system->memory_mount, system->mode == CG_MODE_V1 ? "." : system->parent,
+                       system->files->swap_limit);
     log_info("cgroup_mode", "mode=%s memory=%s/%s swap_limit=%s", cg_mode_name(system->mode),
              system->memory_mount, system->parent, system->has_swap_limit ? "yes" : "no");
 
@@ -280,7 +283,6 @@ static int cg_read_file(const char *path, char *buf, size_t size)
     buf[n] = '\0';
     return 0;
 }
-
 
 /* The directory of each hierarchy the ccx cgroups span, each named once (v2, and v1 with
  * co-mounted controllers, share one). Returns how many. */
