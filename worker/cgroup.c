@@ -596,8 +596,8 @@ static int cg_open_cpu_usage(struct cg_job *job)
 }
 
 /* Makes the tenant's parent and the step cgroup below it. Another worker that removes the
- * tenant parent as idle between the two makes the second fail with ENOENT: then both are
- * made again, once. */
+ * tenant parent as idle between the two (or another ccx that stops and removes the ccx
+ * parent) makes the second fail with ENOENT: then all of them are made again, once. */
 static int cg_job_make(struct cg_job *job, const char *tenant)
 {
     struct cg_system *system = job->system;
@@ -607,7 +607,9 @@ static int cg_job_make(struct cg_job *job, const char *tenant)
     for (int attempt = 0; attempt < 2; attempt++) {
         bool existed = cg_file_exists(system->memory_mount, job->tenant_path, "");
 
-        ret = cg_parent_create(system, job->tenant_path);
+        ret = attempt > 0 ? cg_parent_create(system, system->parent) : 0;
+        if (ret == 0)
+            ret = cg_parent_create(system, job->tenant_path);
         if (ret == 0 && !existed)
             log_info("cgroup_tenant_created", "mode=%s tenant=%s cgroup=%s",
                      cg_mode_name(system->mode), log_quote(quoted, tenant ? tenant : "default"),
