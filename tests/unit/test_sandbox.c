@@ -1031,3 +1031,51 @@ Test(sandbox, a_tenant_cannot_take_more_memory_than_its_parent_allows, .timeout 
                  job_status_name(reports[2].status));
     cr_assert_str_eq(reports[2].stdout_text, "holding\ndone\n");
 }
+
+/* A fork bomb of one tenant fills that tenant's pids: a job of the same tenant that needs 21
+ * processes then cannot have them, while the same job of another tenant, at the same time,
+ * gets them. */
+Test(sandbox, a_fork_bomb_takes_only_its_own_tenant_pids, .timeout = 180)
+{
+    struct policy_cgroup policy = {.memory_mb = 0, .pids = 30, .cpu_weight = 100};
+    struct job_spec bomb = {
+        .tenant = "tcg-bomber",
+        .language = "sh",
+        .source = "bomb() { bomb | bomb & }; bomb\nsleep 10\n",
+        .limit_names = {"wall_ms"},
+        .limit_values = {4000},
+    };
+    struct job_spec forks = {
+        .language = "sh",
+        .source = "sleep 1\nfor i in $(seq 1 20); do sleep 2 & done\nwait\necho done\n",
+        .limit_names = {"wall_ms", "pids"},
+        .limit_values = {20000, 64},
+    };
+    const struct job_spec *specs[3] = {&bomb, &forks, &forks};
+    const char *tenants[3] = {"tcg-bomber", "tcg-bomber", "tcg-calm"};
+    struct tenant_job_report reports[3];
+    int pipes[3][2];
+    pid_t pids[3];
+
+    for (int i = 0; i < 3; i++) {
+        struct job_spec spec = *specs[i];
+
+        cr_assert_eq(pipe(pipes[i]), 0);
+        spec.tenant = tenants[i];
+        pids[i] = start_tenant_job(&spec, &policy, (int)(getpid() % 1000) + 1 + i, pipes[i][1]);
+        close(pipes[i][1]);
+    }
+    for (int i = 0; i < 3; i++) {
+        wait_tenant_job(pids[i], pipes[i][0], &reports[i]);
+        close(pipes[i][0]);
+        cr_log_info("%s: %s stdout=%s", tenants[i], job_status_name(reports[i].status),
+                    reports[i].stdout_text);
+    }
+
+    cr_assert_neq(reports[0].status, JOB_STATUS_OK);
+    cr_assert_neq(reports[1].status, JOB_STATUS_OK,
+                  "the bomber's other job got its 21 processes beside the bomb");
+    cr_assert_eq(reports[2].status, JOB_STATUS_OK, "the other tenant's job ended %s",
+                 job_status_name(reports[2].status));
+    cr_assert_str_eq(reports[2].stdout_text, "done\n");
+}
