@@ -418,6 +418,15 @@ static int cg_write_limit(const struct cg_system *system, const char *mount, con
     return 0;
 }
 
+/* A limit for a log line: the number, or "max". */
+static const char *cg_limit_text(char buf[24], uint64_t value)
+{
+    if (value == UINT64_MAX)
+        return "max";
+    snprintf(buf, 24, "%" PRIu64, value);
+    return buf;
+}
+
 /* The values a policy asks for, in the spelling of this hierarchy. */
 static struct cg_tenant_values cg_tenant_wanted(const struct cg_system *system,
                                                 const struct policy_cgroup *policy)
@@ -528,11 +537,14 @@ int cg_job_tenant_apply(struct cg_job *job, const struct policy_cgroup *policy,
     if (ret < 0)
         return ret;
 
-    if (changed)
-        log_info("cgroup_tenant_limits", "mode=%s cgroup=%s memory_bytes=%" PRIu64 " pids=%"
-                 PRIu64 " %s=%" PRIu64, cg_mode_name(system->mode), job->tenant_path,
-                 current.memory_bytes, current.pids, cg_cpu_weight_file(system),
-                 current.cpu_weight);
+    if (changed) {
+        char memory[24], pids[24];
+
+        log_info("cgroup_tenant_limits", "mode=%s cgroup=%s memory_bytes=%s pids=%s %s=%" PRIu64,
+                 cg_mode_name(system->mode), job->tenant_path,
+                 cg_limit_text(memory, current.memory_bytes), cg_limit_text(pids, current.pids),
+                 cg_cpu_weight_file(system), current.cpu_weight);
+    }
     if (ret_values)
         *ret_values = current;
     return 0;
