@@ -1839,6 +1839,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     enum setup_stage stage = STAGE_WAIT_JOB;
     struct cg_stats stats = {0};
     siginfo_t info = {0};
+    bool fork_refused = false;
     int ret;
 
     memset(ret_outcome, 0, sizeof(*ret_outcome));
@@ -1897,6 +1898,12 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     warm->pid = 0;
     if (ret == 0) {
         ret = init_read_report(warm, &info);
+        /* init could not fork the program: no pid was left in the job's cgroup or, more
+         * likely, in its tenant's, which the tenant's other jobs fill. The job's outcome,
+         * not our failure (on v2 the refusal is counted in the tenant's cgroup only). */
+        fork_refused = ret == -EAGAIN;
+        if (fork_refused)
+            ret = 0;
         if (ret < 0)
             log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
                       "stage=%s errno=%d", setup_stage_names[STAGE_EXEC], -ret);
@@ -1920,6 +1927,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                       "errno=%d", -ret);
     }
     if (ret == 0) {
+        if (fork_refused && stats.pids_refused == 0)
+            stats.pids_refused = 1;
         stats.cpu_usage_ns -= stats.cpu_usage_ns > state.cpu_before_ns ? state.cpu_before_ns : 0;
         ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
         ret_outcome->memory_peak_kb = stats.memory_peak_bytes / 1024;
