@@ -609,14 +609,17 @@ static int cg_open_cpu_usage(struct cg_job *job)
 
 /* Makes the tenant's parent and the step cgroup below it. Another worker that removes the
  * tenant parent as idle between the two (or another ccx that stops and removes the ccx
- * parent) makes the second fail with ENOENT: then all of them are made again, once. */
-static int cg_job_make(struct cg_job *job, const char *tenant)
+ * parent) makes the second fail: ENOENT, or EPERM, since libcgroup reports a mkdir that
+ * found no parent as ECGROUPNOTALLOWED. Then all of them are made again, a few times at
+ * most: each such removal needs the parent empty, and the step cgroup, once made, keeps it
+ * from being removed. */
+static int cg_job_make(struct cg_job *job, const char *tenant, const struct policy_cgroup *policy)
 {
     struct cg_system *system = job->system;
     char quoted[LOG_QUOTE_SIZE];
     int ret = 0;
 
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt < CG_PARENT_CREATE_ATTEMPTS; attempt++) {
         bool existed = cg_file_exists(system->memory_mount, job->tenant_path, "");
 
         ret = attempt > 0 ? cg_parent_create(system, system->parent) : 0;
@@ -628,7 +631,10 @@ static int cg_job_make(struct cg_job *job, const char *tenant)
                      job->tenant_path);
         if (ret == 0)
             ret = cg_errno(cgroup_create_cgroup(job->handle, 0));
-        if (ret != -ENOENT)
+        /* The step cgroup now keeps the tenant parent from being removed: its limits stay. */
+        if (ret == 0)
+            ret = cg_job_tenant_apply(job, policy, NULL);
+        if (ret != -ENOENT && ret != -EPERM)
             break;
     }
     return ret;
@@ -664,10 +670,7 @@ int cg_job_create(struct cg_system *system, const char *tenant, const struct pol
     }
     ret = cg_add_limits(system, job->handle, limits, cpu_quota_pct);
     if (ret == 0)
-        ret = cg_job_make(job, tenant);
-    /* The step cgroup now keeps the tenant parent from being removed: its limits stay. */
-    if (ret == 0)
-        ret = cg_job_tenant_apply(job, policy, NULL);
+        ret = cg_job_make(job, tenant, policy);
     if (ret == 0)
         ret = cg_open_cpu_usage(job);
     if (ret < 0) {

@@ -69,10 +69,11 @@ int cg_tenant_remove_idle(struct cg_system *system);
 
 /* Creates <parent>/<tenant dir>/<name> with the limits applied (memory_mb as memory plus
  * swap, pids, cpu_quota_pct of one CPU's bandwidth), creating the tenant's parent when it is
- * missing (several workers may race for it: finding it made is fine), and then applies the
- * tenant's policy (NULL: no memory or pids limit, CPU weight 100) to that parent, once the
- * step cgroup exists and the parent can no longer be removed under it. Returns 0 or -errno;
- * on failure no step cgroup is left (a tenant parent may be: it is removed when idle). */
+ * missing (several workers may race for it: finding it made is fine, and one removed under
+ * us as idle is made again, up to 5 times), and then applies the tenant's policy (NULL: no
+ * memory or pids limit, CPU weight 100) to that parent, once the step cgroup exists and the
+ * parent can no longer be removed under it. Returns 0 or -errno; on failure no step cgroup
+ * is left (a tenant parent may be: it is removed when idle). */
 int cg_job_create(struct cg_system *system, const char *tenant, const struct policy_cgroup *policy,
                   const char *name, const struct limits *limits, uint64_t cpu_quota_pct,
                   struct cg_job **ret_job);
