@@ -43,9 +43,12 @@
 #define REDIS_PING_TIMEOUT_MS 2000
 #define MAX_WORKERS 1024
 
-/* How deep the sweep descends below the ccx parent. Workers create one level (w<pid>-<seq>);
- * the margin covers cgroups a job's own tools might nest inside. */
+/* How deep the sweep descends below a step cgroup. Workers create two levels below the ccx
+ * parent (t-<tenant>/w<pid>-<seq>); the margin covers cgroups a job's own tools might nest
+ * inside. */
 #define SWEEP_MAX_DEPTH 4
+/* Tenant parents (see worker/cgroup.h) start with this; step cgroups with 'w'. */
+#define TENANT_DIR_PREFIX "t-"
 #define SWEEP_PAUSE_MS 20
 #define SWEEP_PATIENCE_MS 3000
 
@@ -335,9 +338,12 @@ static int cgroup_remove_tree(int dir_fd, const char *name, int depth)
 }
 
 /* Removes the worker cgroups under parent_dir whose processes are gone: leftovers of a
- * supervisor or worker that crashed. Touches nothing outside parent_dir. Returns how many
- * could not be removed yet (EBUSY: killed processes still leaving); with quiet, those are
- * not logged, since the caller will try again. */
+ * supervisor or worker that crashed. They sit in tenant parents (t-...), swept the same way;
+ * the tenant parents themselves stay, since a live worker may be creating a step cgroup in
+ * one: workers remove the idle ones, and cgroup_remove_parents the rest once every worker is
+ * gone. Touches nothing outside parent_dir. Returns how many could not be removed yet
+ * (EBUSY: killed processes still leaving); with quiet, those are not logged, since the
+ * caller will try again. */
 static int cgroup_sweep_dir(const char *parent_dir, bool quiet)
 {
     int busy = 0;
@@ -362,6 +368,15 @@ static int cgroup_sweep_dir(const char *parent_dir, bool quiet)
 
         if (entry->d_type != DT_DIR || !strcmp(name, ".") || !strcmp(name, ".."))
             continue;
+
+        if (!strncmp(name, TENANT_DIR_PREFIX, strlen(TENANT_DIR_PREFIX))) {
+            char tenant_dir[PATH_MAX];
+
+            if (snprintf(tenant_dir, sizeof(tenant_dir), "%s/%s", parent_dir, name) <
+                (int)sizeof(tenant_dir))
+                busy += cgroup_sweep_dir(tenant_dir, quiet);
+            continue;
+        }
 
         if (cgroup_owner_alive(name)) {
             log_debug("cgroup_kept", "path=%s/%s reason=owner_alive", parent_dir, name);
@@ -405,13 +420,37 @@ static void cgroup_sweep_patiently(const struct supervisor *sup)
     cgroup_sweep(sup, false);
 }
 
-/* Removes the ccx parent cgroups once nothing is left below them. */
+/* Removes the empty tenant parents below parent_dir (each worker removes the ones it finds
+ * idle, but not those another worker was still using when it stopped). */
+static void cgroup_remove_tenant_dirs(const char *parent_dir)
+{
+    DIR *dir = opendir(parent_dir);
+    struct dirent *entry;
+
+    if (!dir)
+        return;
+    while ((entry = readdir(dir))) {
+        if (entry->d_type != DT_DIR ||
+            strncmp(entry->d_name, TENANT_DIR_PREFIX, strlen(TENANT_DIR_PREFIX)))
+            continue;
+        if (unlinkat(dirfd(dir), entry->d_name, AT_REMOVEDIR) == 0)
+            log_debug("cgroup_removed", "path=%s/%s", parent_dir, entry->d_name);
+        else if (errno != ENOENT)
+            log_warn("cgroup_tenant_kept", "path=%s/%s errno=%d", parent_dir, entry->d_name,
+                     errno);
+    }
+    closedir(dir);
+}
+
+/* Removes the tenant parents and then the ccx parent cgroups once nothing is left below
+ * them. */
 static void cgroup_remove_parents(const struct supervisor *sup)
 {
     char dirs[CG_V1_CONTROLLER_COUNT][PATH_MAX];
     size_t count = cgroup_parent_dirs(sup, dirs);
 
     for (size_t i = 0; i < count; i++) {
+        cgroup_remove_tenant_dirs(dirs[i]);
         if (rmdir(dirs[i]) == 0)
             log_debug("cgroup_removed", "path=%s", dirs[i]);
         else if (errno != ENOENT)

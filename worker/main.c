@@ -465,8 +465,9 @@ static int worker_result_internal(const struct job *job, int error, struct resul
 /* Runs job to its result, whatever happens, and fills in who ran it. Logs job_started and
  * job_finished. */
 static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *config,
-                           const struct filter_set *filters, const char *host, int slot,
-                           const struct job *job, struct result *result)
+                           const struct policy *policy, const struct filter_set *filters,
+                           const char *host, int slot, const struct job *job,
+                           struct result *result)
 {
     const struct filter *filter = worker_job_filter(filters, job);
     char quoted[LOG_QUOTE_SIZE];
@@ -483,7 +484,8 @@ static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *con
         log_job(job, LOG_LEVEL_ERR, "policy_filter_missing", "children=%d", job->children);
         r = -ENOENT;
     } else {
-        r = runner_run(sandbox, config, job, filter, result);
+        r = runner_run(sandbox, config, job, filter, &policy_tenant(policy, job->tenant)->cgroup,
+                       result);
     }
     if (r < 0) {
         log_job(job, LOG_LEVEL_ERR, "job_runner_failed", "errno=%d", -r);
@@ -591,7 +593,7 @@ static void worker_handle_job(struct worker *worker, struct job *job,
         goto out_release;
     }
 
-    worker_run_job(worker->sandbox, worker->config, worker->filters, worker->host, worker->slot,
+    worker_run_job(worker->sandbox, worker->config, worker->policy, worker->filters, worker->host, worker->slot,
                    job, &result);
     /* A job that ended on its own before the kill keeps its own result. */
     if (cancel_requested && !lease_lost && result.status == JOB_STATUS_INTERNAL_ERROR) {
@@ -963,7 +965,7 @@ static int direct_run(const struct options *opts, const struct ccx_config *confi
     }
 
     sandbox_set_filters(sandbox, filters);
-    worker_run_job(sandbox, config, filters, host, opts->slot, job, &result);
+    worker_run_job(sandbox, config, policy, filters, host, opts->slot, job, &result);
     r = direct_print_result(&result);
     if (r < 0)
         fprintf(stderr, "ccx-worker: cannot print the result: %s\n", strerror(-r));

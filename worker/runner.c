@@ -81,13 +81,15 @@ static struct limits runner_compile_limits(const struct language *language, cons
 }
 
 static int runner_compile(struct sandbox *sandbox, const struct language *language,
-                          const struct job *job, struct result *result)
+                          const struct job *job, const struct policy_cgroup *tenant_cgroup,
+                          struct result *result)
 {
     struct limits limits = runner_compile_limits(language, job);
     _cleanup_free_ char **argv = runner_expand_argv(language->compile_argv, job->main, NULL, 0);
     struct sandbox_step step = {
         .job_id = job->id,
         .tenant = job->tenant,
+        .tenant_cgroup = tenant_cgroup,
         .limits = &limits,
     };
     int ret;
@@ -117,13 +119,14 @@ static int runner_compile(struct sandbox *sandbox, const struct language *langua
 
 static int runner_execute(struct sandbox *sandbox, const struct language *language,
                           const struct job *job, const struct filter *filter,
-                          struct result *result)
+                          const struct policy_cgroup *tenant_cgroup, struct result *result)
 {
     _cleanup_free_ char **argv =
         runner_expand_argv(language->run_argv, job->main, job->args, job->arg_count);
     struct sandbox_step step = {
         .job_id = job->id,
         .tenant = job->tenant,
+        .tenant_cgroup = tenant_cgroup,
         .limits = &job->limits,
         .stdin_data = job->stdin_data,
         .stdin_size = job->stdin_size,
@@ -166,7 +169,8 @@ static int runner_prepare_workspace(struct sandbox *sandbox, const struct ccx_co
 }
 
 int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const struct job *job,
-               const struct filter *run_filter, struct result *result)
+               const struct filter *run_filter, const struct policy_cgroup *tenant_cgroup,
+               struct result *result)
 {
     const struct language *language;
     bool ready = false;
@@ -198,9 +202,11 @@ int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const s
     if (ret == 0)
         ret = runner_prepare_workspace(sandbox, config, job, result, &ready);
     if (ret == 0 && ready && language->compile_argv)
-        ret = runner_compile(sandbox, language, job, result);
+        ret = runner_compile(sandbox, language, job, tenant_cgroup, result);
     if (ret == 0 && ready && result->status == JOB_STATUS_OK)
-        ret = runner_execute(sandbox, language, job, run_filter, result);
+        ret = runner_execute(sandbox, language, job, run_filter, tenant_cgroup, result);
+    if (ret == 0 && ready)
+        ret = sandbox_describe_tenant(sandbox, &result->enforced);
 
     sandbox_workspace_destroy(sandbox);
     return ret;

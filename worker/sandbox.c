@@ -183,6 +183,14 @@ struct sandbox {
     const struct filter_set *filters; /* the worker's, for tenant policies; may be NULL */
     struct notifier *notifier;
     struct cg_system *cgroups;
+    /* The tenant the waiting children are cloned for: the last step's. */
+    char *warm_tenant;
+    struct policy_cgroup warm_policy;
+    bool warm_has_policy;
+    /* What the last step's tenant parent held, for sandbox_describe_tenant. */
+    char last_tenant_dir[CG_TENANT_DIR_SIZE];
+    struct cg_tenant_values last_tenant_values;
+    bool last_tenant_known;
     struct ro_bind *binds;
     size_t bind_count;
     bool proc_present[PROC_MASK_COUNT]; /* which of proc_masks this kernel has */
@@ -991,7 +999,9 @@ void sandbox_free(struct sandbox *sandbox)
         close(sandbox->init_fd);
     filter_free(sandbox->filter);
     notify_free(sandbox->notifier);
+    /* After the children's cgroups are gone: the tenant parents they used may be idle now. */
     cg_system_free(sandbox->cgroups);
+    free(sandbox->warm_tenant);
     free(sandbox->binds);
     for (size_t i = 0; i < sizeof(sandbox->envp) / sizeof(*sandbox->envp); i++)
         free(sandbox->envp[i]);
@@ -1037,6 +1047,34 @@ int sandbox_describe(const struct sandbox *sandbox, const struct filter *filter,
                                 "CLONE_THREAD get EPERM through user notification, each an "
                                 "event; threads allowed");
     return ret < 0 ? -ENOMEM : 0;
+}
+
+/* A limit as the result shows it: a number, or "max". */
+static const char *sandbox_limit_text(char buf[32], uint64_t value, uint64_t divisor)
+{
+    if (value == UINT64_MAX)
+        return "max";
+    snprintf(buf, 32, "%" PRIu64, value / divisor);
+    return buf;
+}
+
+int sandbox_describe_tenant(const struct sandbox *sandbox, struct enforcement_list *out)
+{
+    const struct cg_tenant_values *values = &sandbox->last_tenant_values;
+    bool v2 = cg_system_mode(sandbox->cgroups) == CG_MODE_V2;
+    char memory[32], pids[32];
+
+    if (!sandbox->last_tenant_known)
+        return 0;
+    return enforcement_list_set(out, "tenant_cgroup", "%s %s/%s, shared by the tenant's jobs "
+                                "on this host: memory_mb=%s (%s) pids=%s %s=%" PRIu64,
+                                cg_mode_name(cg_system_mode(sandbox->cgroups)),
+                                sandbox->config->sandbox.cgroup_parent, sandbox->last_tenant_dir,
+                                sandbox_limit_text(memory, values->memory_bytes, 1024 * 1024),
+                                v2 ? "memory.max + memory.swap.max"
+                                   : "memory.limit_in_bytes + memsw",
+                                sandbox_limit_text(pids, values->pids, 1),
+                                v2 ? "cpu.weight" : "cpu.shares", values->cpu_weight);
 }
 
 /* ---- Workspace ---- */
@@ -1106,6 +1144,8 @@ int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job)
     char options[256];
     int ret;
 
+    /* A new job: what sandbox_describe_tenant reports comes from its own steps. */
+    sandbox->last_tenant_known = false;
     sandbox_workspace_destroy(sandbox);
     ret = sandbox_check_run_dir(sandbox);
     if (ret < 0)
@@ -1566,9 +1606,11 @@ static void warm_child_free(struct warm_child *warm)
     free(warm);
 }
 
-/* Clones the next step's child into a fresh cgroup and lets it build its root; it then waits
- * for a job_message. Returns 0 and *ret_warm, or -errno (logged). */
-static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
+/* Clones the next step's child into a fresh cgroup below the tenant's parent and lets it
+ * build its root; it then waits for a job_message. Returns 0 and *ret_warm, or -errno
+ * (logged). */
+static int warm_child_new(struct sandbox *sandbox, const char *tenant,
+                          const struct policy_cgroup *policy, struct warm_child **ret_warm)
 {
     struct child_context ctx = {.sandbox = sandbox};
     int sync_pair[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
@@ -1585,10 +1627,14 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
     /* Created with the ceilings: each job's own limits only ever lower them. */
     snprintf(cgroup_name, sizeof(cgroup_name), "w%d-%" PRIu64, (int)getpid(),
              ++sandbox->step_seq);
-    ret = cg_job_create(sandbox->cgroups, cgroup_name, &sandbox->config->limits_max,
-                        sandbox->config->sandbox.cpu_quota_pct, &warm->cgroup);
+    ret = cg_job_create(sandbox->cgroups, tenant, policy, cgroup_name,
+                        &sandbox->config->limits_max, sandbox->config->sandbox.cpu_quota_pct,
+                        &warm->cgroup);
     if (ret < 0) {
-        log_err("cgroup_create_failed", "cgroup=%s errno=%d", cgroup_name, -ret);
+        char quoted[LOG_QUOTE_SIZE];
+
+        log_err("cgroup_create_failed", "cgroup=%s tenant=%s errno=%d", cgroup_name,
+                log_quote(quoted, tenant ? tenant : "default"), -ret);
         free(warm);
         return ret;
     }
@@ -1672,7 +1718,9 @@ int sandbox_warm_up(struct sandbox *sandbox)
             sandbox->warm[kept++] = warm;
     }
     for (; kept < WARM_CHILDREN; kept++) {
-        int ret = warm_child_new(sandbox, &sandbox->warm[kept]);
+        int ret = warm_child_new(sandbox, sandbox->warm_tenant,
+                                 sandbox->warm_has_policy ? &sandbox->warm_policy : NULL,
+                                 &sandbox->warm[kept]);
 
         if (ret < 0)
             return ret;
@@ -1680,9 +1728,20 @@ int sandbox_warm_up(struct sandbox *sandbox)
     return 0;
 }
 
-/* Takes the oldest waiting child for this step (the likeliest to be in its cgroup by now),
- * cloning one now if none is waiting. */
-static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_warm)
+/* True when the child waits in a cgroup below the step's tenant parent. */
+static bool warm_child_fits(const struct warm_child *warm, const struct sandbox_step *step)
+{
+    char dir[CG_TENANT_DIR_SIZE];
+
+    cg_tenant_dir_name(step->tenant, dir);
+    return strcmp(dir, cg_job_tenant_dir(warm->cgroup)) == 0;
+}
+
+/* Takes the oldest waiting child for this step's tenant (the likeliest to be in its cgroup
+ * by now), cloning one now if none is waiting. Children of another tenant are dropped: the
+ * next warm-up clones them for this one. */
+static int sandbox_take_warm(struct sandbox *sandbox, const struct sandbox_step *step,
+                             struct warm_child **ret_warm)
 {
     for (;;) {
         struct warm_child *warm = TAKE_PTR(sandbox->warm[0]);
@@ -1692,19 +1751,37 @@ static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_wa
                 (WARM_CHILDREN - 1) * sizeof(sandbox->warm[0]));
         sandbox->warm[WARM_CHILDREN - 1] = NULL;
 
-        if (warm && !warm_child_dead(warm)) {
+        if (warm && !warm_child_dead(warm) && warm_child_fits(warm, step)) {
             *ret_warm = warm;
             return 0;
         }
         warm_child_free(warm);
         if (!warm) {
-            ret = warm_child_new(sandbox, &warm);
+            ret = warm_child_new(sandbox, step->tenant, step->tenant_cgroup, &warm);
             if (ret < 0)
                 return ret;
             *ret_warm = warm;
             return 0;
         }
     }
+}
+
+/* The next warm-up clones its children for this step's tenant. Returns 0 or -ENOMEM. */
+static int sandbox_remember_tenant(struct sandbox *sandbox, const struct sandbox_step *step)
+{
+    char *tenant = NULL;
+
+    if (step->tenant) {
+        tenant = strdup(step->tenant);
+        if (!tenant)
+            return -ENOMEM;
+    }
+    free(sandbox->warm_tenant);
+    sandbox->warm_tenant = tenant;
+    sandbox->warm_has_policy = step->tenant_cgroup != NULL;
+    if (step->tenant_cgroup)
+        sandbox->warm_policy = *step->tenant_cgroup;
+    return 0;
 }
 
 /* Where the step's filter is for the child: -1 for the sandbox's own, its position in the
@@ -1762,10 +1839,26 @@ static int sandbox_start_job(struct sandbox *sandbox, struct warm_child *warm,
                              const struct sandbox_step *step, const struct job_message *message)
 {
     size_t size = offsetof(struct job_message, argv) + message->argv_bytes;
+    const struct policy_cgroup *tenant = step->tenant_cgroup;
+    struct limits cgroup_limits = *step->limits;
     size_t done = 0;
     int ret;
 
-    ret = cg_job_set_limits(warm->cgroup, step->limits, sandbox->config->sandbox.cpu_quota_pct);
+    /* The policy may have changed since the child was cloned (a reload). */
+    ret = cg_job_tenant_apply(warm->cgroup, tenant, &sandbox->last_tenant_values);
+    if (ret < 0)
+        return ret;
+    snprintf(sandbox->last_tenant_dir, sizeof(sandbox->last_tenant_dir), "%s",
+             cg_job_tenant_dir(warm->cgroup));
+    sandbox->last_tenant_known = true;
+
+    /* Within the tenant's: the kernel would stop the job at the tenant's limit anyway, but
+     * then as one of the tenant's jobs, not at a limit of its own. */
+    if (tenant && tenant->memory_mb && tenant->memory_mb < cgroup_limits.memory_mb)
+        cgroup_limits.memory_mb = tenant->memory_mb;
+    if (tenant && tenant->pids && tenant->pids < cgroup_limits.pids)
+        cgroup_limits.pids = tenant->pids;
+    ret = cg_job_set_limits(warm->cgroup, &cgroup_limits, sandbox->config->sandbox.cpu_quota_pct);
     if (ret < 0)
         return ret;
 
@@ -1823,6 +1916,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     enum setup_stage stage = STAGE_WAIT_JOB;
     struct cg_stats stats = {0};
     siginfo_t info = {0};
+    bool fork_refused = false;
     int ret;
 
     memset(ret_outcome, 0, sizeof(*ret_outcome));
@@ -1832,13 +1926,15 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     if (sandbox_aborted(sandbox))
         return -ECANCELED;
     ret = job_message_fill(sandbox, message, step);
+    if (ret == 0)
+        ret = sandbox_remember_tenant(sandbox, step);
     if (ret < 0)
         return ret;
 
     /* A waiting child that died or hung before it took the job (killed from the host, say)
      * costs the job nothing: a fresh child gets it. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        ret = sandbox_take_warm(sandbox, &warm);
+        ret = sandbox_take_warm(sandbox, step, &warm);
         if (ret < 0)
             return ret;
 
@@ -1881,6 +1977,12 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     warm->pid = 0;
     if (ret == 0) {
         ret = init_read_report(warm, &info);
+        /* init could not fork the program: no pid was left in the job's cgroup or, more
+         * likely, in its tenant's, which the tenant's other jobs fill. The job's outcome,
+         * not our failure (on v2 the refusal is counted in the tenant's cgroup only). */
+        fork_refused = ret == -EAGAIN;
+        if (fork_refused)
+            ret = 0;
         if (ret < 0)
             log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
                       "stage=%s errno=%d", setup_stage_names[STAGE_EXEC], -ret);
@@ -1904,6 +2006,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                       "errno=%d", -ret);
     }
     if (ret == 0) {
+        if (fork_refused && stats.pids_refused == 0)
+            stats.pids_refused = 1;
         stats.cpu_usage_ns -= stats.cpu_usage_ns > state.cpu_before_ns ? state.cpu_before_ns : 0;
         ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
         ret_outcome->memory_peak_kb = stats.memory_peak_bytes / 1024;

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/job.h"
 #include "common/limits.h"
+#include "common/policy.h"
 #include "common/result.h"
 #include "worker/filter.h"
 #include "worker/filter_set.h"
@@ -43,7 +44,9 @@ void sandbox_set_filters(struct sandbox *sandbox, const struct filter_set *set);
 uid_t sandbox_host_uid(const struct sandbox *sandbox);
 
 /* Makes sure children are cloned and waiting for the next steps, so that a step does not
- * wait for the kernel to move a process into a new cgroup (about 10 ms on cgroup v1). A
+ * wait for the kernel to move a process into a new cgroup (about 10 ms on cgroup v1). They
+ * wait in the cgroup of the last step's tenant ("default" before any step): a step of
+ * another tenant replaces them, since a cgroup cannot move to another parent. A
  * worker calls it when it starts and after each job, not while a job runs: a process moving
  * between cgroups holds up the forks and exits of every other one. Without it, each step
  * clones its child when it starts (a one-shot run, which would only waste them). Returns 0
@@ -55,6 +58,10 @@ int sandbox_warm_up(struct sandbox *sandbox);
 int sandbox_describe(const struct sandbox *sandbox, const struct filter *filter,
                      struct enforcement_list *out);
 
+/* Adds to out ("tenant_cgroup") the tenant parent the last step ran under and the limits its
+ * files held then; nothing when no step has run. Returns 0 or -ENOMEM. */
+int sandbox_describe_tenant(const struct sandbox *sandbox, struct enforcement_list *out);
+
 /* A fresh workspace for job: a tmpfs of limits.disk_mb holding the job's files, owned by the
  * job's uid. Replaces any earlier one. Returns 0 or -errno. */
 int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job);
@@ -62,7 +69,9 @@ void sandbox_workspace_destroy(struct sandbox *sandbox);
 
 struct sandbox_step {
     const char *job_id;         /* for logs and the cgroup's name */
-    const char *tenant;
+    const char *tenant;         /* NULL: "default"; names the tenant's parent cgroup */
+    const struct policy_cgroup *tenant_cgroup; /* the tenant's aggregate limits on this host;
+                                                * NULL: none (CPU weight 100) */
     const char *const *argv;    /* argv[0] is an absolute path inside the sandbox, or ./x */
     const struct limits *limits;
     const uint8_t *stdin_data;

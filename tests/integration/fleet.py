@@ -181,6 +181,9 @@ def host_leftovers(known_pids=()):
             glob.glob(f"/sys/fs/cgroup/*/{cgroup_parent}")):
         if os.path.isdir(path):
             found.append(f"cgroup directory {path}")
+            # Tenant parents (t-<name>-<hash>) and the step cgroups in them keep it there.
+            found.extend(f"cgroup directory {sub}" for sub in sorted(
+                glob.glob(f"{path}/t-*") + glob.glob(f"{path}/t-*/w*")))
     with open("/proc/mounts") as f:
         for line in f:
             mount_point = line.split()[1]

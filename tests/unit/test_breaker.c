@@ -337,7 +337,7 @@ static void real_run(const char *source, uint64_t memory_mb, struct result *resu
     cr_assert_eq(ret, 0);
     cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
 
-    ret = runner_run(sandbox, config, job, NULL, result);
+    ret = runner_run(sandbox, config, job, NULL, NULL, result);
     cr_assert_eq(ret, 0, "runner_run: %d", ret);
     result->meta = NULL; /* borrowed from the job */
     job_free(job);
