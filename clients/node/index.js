@@ -373,7 +373,7 @@ export class CcxClient {
         // The first connect fails at once, so an unreachable Redis is told at once; a lost
         // connection is tried again for about 10 s, then the client gives up.
         reconnectStrategy: (retries, cause) => {
-          if (!everReady || retries >= 20 || this._closed) {
+          if (!everReady || retries >= 12 || this._closed) {
             // connect() rejects with what this returns; _connected() wraps it once.
             return cause instanceof Error ? cause : new Error('reconnecting gave up');
           }
