@@ -76,6 +76,15 @@ class PythonClientTest(FleetTestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout, b"hello from python\n")
 
+    def test_command_line_redis_unreachable(self):
+        hello = os.path.join(SOURCE_DIR, "examples", "hello.py")
+        url = f"redis://127.0.0.1:{free_port()}"
+        done = subprocess.run([PYTHON, os.path.join(CLIENT_DIR, "ccx_client.py"), "--redis",
+                               url, hello], capture_output=True, timeout=60)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn(f"ccx_client: cannot reach Redis at {url}".encode(), done.stderr)
+        self.assertNotIn(b"Traceback", done.stderr)
+
 
 class ClientTest(FleetTestCase):
     """ccx_client.Client. (A class of its own, so a fleet of its own, started the same way.)"""
