@@ -190,6 +190,9 @@ void result_clear(struct result *result)
     free(result->tenant);
     free(result->host);
     free(result->policy_version);
+    for (size_t i = 0; i < result->finding_count; i++)
+        free(result->findings[i].file);
+    free(result->findings);
     step_outcome_clear(&result->run);
     step_outcome_clear(&result->compile);
     event_list_clear(&result->events);
@@ -359,8 +362,31 @@ static void enc_enforced(struct encoder *enc, const struct enforcement_list *enf
 }
 
 /* id, status, reason, language, tenant, the nine step fields, signal_name, compile, events,
- * enforced, host, worker, attempt, policy_version, meta. */
-#define RESULT_MAP_SIZE 23
+ * enforced, host, worker, attempt, policy_version, risk, meta. */
+#define RESULT_MAP_SIZE 24
+
+/* {level, findings: [{file, rule, line, severity}]} */
+static void enc_risk(struct encoder *enc, const struct result *result)
+{
+    enc_map(enc, 2);
+    enc_str(enc, "level");
+    enc_str(enc, risk_level_name(result->risk_level));
+    enc_str(enc, "findings");
+    enc_array(enc, result->finding_count);
+    for (size_t i = 0; i < result->finding_count; i++) {
+        const struct result_finding *finding = &result->findings[i];
+
+        enc_map(enc, 4);
+        enc_str(enc, "file");
+        enc_str(enc, finding->file);
+        enc_str(enc, "rule");
+        enc_str(enc, finding->rule);
+        enc_str(enc, "line");
+        enc_u64(enc, finding->line);
+        enc_str(enc, "severity");
+        enc_str(enc, risk_level_name(finding->severity));
+    }
+}
 
 int result_encode(const struct result *result, msgpack_sbuffer *out)
 {
@@ -401,6 +427,11 @@ int result_encode(const struct result *result, msgpack_sbuffer *out)
     enc_u64(&enc, result->attempt);
     enc_str(&enc, "policy_version");
     enc_str(&enc, result->policy_version);
+    enc_str(&enc, "risk");
+    if (result->has_risk)
+        enc_risk(&enc, result);
+    else
+        enc_nil(&enc);
 
     /* meta is one msgpack value already (re-encoded by the job decoder): its bytes go in
      * as they are, so the client gets back exactly what it sent. */

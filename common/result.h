@@ -9,6 +9,8 @@
 
 #include <msgpack.h>
 
+#include "risk.h"
+
 /* What happened to a job: a fixed set, documented in docs/PROTOCOL.md. Order is the wire
  * name table's order. */
 enum job_status {
@@ -92,6 +94,14 @@ struct step_outcome {
 
 void step_outcome_clear(struct step_outcome *outcome);
 
+/* One finding of the code scanner (common/risk.h), with the job file it is in. */
+struct result_finding {
+    char *file;
+    const char *rule;        /* static: one of the scanner's rule tokens */
+    uint32_t line;
+    enum risk_level severity;
+};
+
 struct result {
     char *id;
     enum job_status status;
@@ -106,7 +116,11 @@ struct result {
     char *host;
     int worker;
     uint32_t attempt;
-    char *policy_version;    /* the version of the tenant policy that decided the job */
+    char *policy_version;
+    bool has_risk;           /* the code was scanned (its tenant's analysis is not off) */
+    enum risk_level risk_level;
+    struct result_finding *findings;
+    size_t finding_count;    /* the version of the tenant policy that decided the job */
     const uint8_t *meta;     /* borrowed from the job: raw msgpack, or NULL */
     size_t meta_size;
 };

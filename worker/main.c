@@ -52,6 +52,7 @@
 #include "common/policy_error.h"
 #include "common/redis_conn.h"
 #include "common/result.h"
+#include "worker/analysis.h"
 #include "worker/filter_set.h"
 #include "worker/jobq.h"
 #include "worker/runner.h"
@@ -462,6 +463,53 @@ static int worker_result_internal(const struct job *job, int error, struct resul
     return result->id && result->reason ? 0 : -ENOMEM;
 }
 
+/* Moves what the code scan found (risk level, findings, its code_risk event) into result.
+ * Returns 0 or -ENOMEM. */
+static int worker_take_scan(struct result *scan, struct result *result)
+{
+    result->has_risk = scan->has_risk;
+    result->risk_level = scan->risk_level;
+    result->findings = TAKE_PTR(scan->findings);
+    result->finding_count = scan->finding_count;
+    scan->finding_count = 0;
+
+    for (size_t i = 0; i < scan->events.count; i++) {
+        int r = event_list_add(&result->events, scan->events.items[i].kind, "%s",
+                               scan->events.items[i].detail);
+
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Scans the job's code as its tenant's policy asks and, when the policy rejects what it
+ * found, answers policy_violation without running it. Returns 1 when the job is answered,
+ * 0 when it is to run (with scan holding the findings), or -errno. */
+static int worker_scan_job(const struct policy *policy, const struct job *job,
+                           struct result *scan, struct result *result)
+{
+    bool reject = false;
+    int r;
+
+    if (job->reject_reason)
+        return 0;
+
+    r = analysis_run(job, policy_tenant(policy, job->tenant), scan, &reject);
+    if (r < 0 || !reject)
+        return r;
+
+    r = worker_result_internal(job, -EPERM, result);
+    if (r < 0)
+        return r;
+
+    result->status = JOB_STATUS_POLICY_VIOLATION;
+    free(result->reason);
+    result->reason = TAKE_PTR(scan->reason);
+    r = worker_take_scan(scan, result);
+    return r < 0 ? r : 1;
+}
+
 /* Runs job to its result, whatever happens, and fills in who ran it. Logs job_started and
  * job_finished. */
 static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *config,
@@ -470,6 +518,7 @@ static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *con
                            struct result *result)
 {
     const struct filter *filter = worker_job_filter(filters, job);
+    struct result scan = { 0 };
     char quoted[LOG_QUOTE_SIZE];
     uint64_t start_ms = worker_now_ms();
     int r;
@@ -478,15 +527,20 @@ static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *con
             " policy_version=%s", log_quote(quoted, job->language ? job->language : ""),
             job->attempt, job->policy_version ? job->policy_version : "");
 
+    r = worker_scan_job(policy, job, &scan, result);
+
     /* The set is built from the policy the job was decided by: a miss is our bug, and the
      * job is not run under a filter its tenant did not get. */
-    if (!filter && !job->reject_reason) {
+    if (r == 0 && !filter && !job->reject_reason) {
         log_job(job, LOG_LEVEL_ERR, "policy_filter_missing", "children=%d", job->children);
         r = -ENOENT;
-    } else {
+    } else if (r == 0) {
         r = runner_run(sandbox, config, job, filter, &policy_tenant(policy, job->tenant)->cgroup,
                        result);
+        if (r == 0)
+            r = worker_take_scan(&scan, result);
     }
+    result_clear(&scan);
     if (r < 0) {
         log_job(job, LOG_LEVEL_ERR, "job_runner_failed", "errno=%d", -r);
         worker_result_internal(job, r, result);
