@@ -263,9 +263,9 @@ static const char *const risk_mining_names[] = {
     "xmr-stak", "cryptonight", "randomx", "coinhive", "coin-hive", "minergate", "c3pool",
     "herominers", "unmineable", "monero wallet", NULL};
 
-/* Identifiers that name miners outright (exact, any case). */
+/* Parts of identifiers that name miners outright (any case). */
 static const char *const risk_mining_idents[] = {
-    "xmrig", "cryptonight", "coinhive", "cpuminer", "minerd", "ethminer", "stratum", NULL};
+    "xmrig", "cryptonight", "coinhive", "cpuminer", "ethminer", "stratum", NULL};
 
 struct risk_path {
     const char *prefix;
@@ -388,10 +388,10 @@ static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_
         risk_add(s, "obfuscated_loader", line, RISK_MEDIUM);
 }
 
-/* Names that say "hashing for a nonce against a target": a mining loop. */
+/* Parts of names that say "hashing": with a nonce, a mining loop. */
 static const char *const risk_hash_idents[] = {
-    "sha256", "sha256d", "hashlib", "createHash", "SHA256", "SHA256_Init", "SHA256_Update",
-    "sha3_256", "blake2b", "keccak", "scrypt", "EVP_DigestInit_ex", "double_sha256", NULL};
+    "sha256", "hashlib", "createhash", "sha3_", "blake2", "keccak", "scrypt", "evp_digest",
+    NULL};
 
 static void risk_ident_common(struct risk_scan *s, const struct risk_tok *t)
 {
@@ -400,7 +400,13 @@ static void risk_ident_common(struct risk_scan *s, const struct risk_tok *t)
     if (t->len >= 5 && t->len < sizeof(low)) {
         for (size_t i = 0; i < t->len; i++)
             low[i] = (char)risk_lower((unsigned char)t->p[i]);
-        if (risk_in(low, t->len, risk_mining_idents))
+        for (const char *const *m = risk_mining_idents; *m; m++)
+            if (risk_has(low, t->len, *m))
+                risk_add(s, "crypto_mining", t->line, RISK_HIGH);
+        for (const char *const *h = risk_hash_idents; *h; h++)
+            if (risk_has(low, t->len, *h))
+                s->has_hash = true;
+        if (risk_eq(t, "minerd"))
             risk_add(s, "crypto_mining", t->line, RISK_HIGH);
         if (risk_has(low, t->len, "nonce")) {
             if (!s->has_nonce)
@@ -411,8 +417,6 @@ static void risk_ident_common(struct risk_scan *s, const struct risk_tok *t)
             risk_has(low, t->len, "hashes_per"))
             s->has_target = true;
     }
-    if (risk_tok_in(t, risk_hash_idents))
-        s->has_hash = true;
 }
 
 static void risk_mining_loop(struct risk_scan *s)
@@ -715,6 +719,10 @@ static void risk_module_use(struct risk_scan *s, const char *name, size_t len, u
         risk_add(s, "obfuscated_loader", line, RISK_HIGH);
 }
 
+static void risk_scan_source(enum risk_lang lang, const char *src, size_t n, uint32_t line,
+                             const char *const *denied, struct risk_report *report, int depth,
+                             int *err);
+
 /* ==== Eval sites ==== */
 
 static const char *const risk_decode_idents[] = {
@@ -739,9 +747,15 @@ static int risk_classify(struct risk_scan *s, size_t from, size_t to)
         struct risk_name *n;
 
         if (t->kind == TK_IDENT) {
-            if (risk_tok_in(t, risk_decode_idents))
+            struct risk_name *a = risk_find(s->aliases, s->naliases, t->p, t->len);
+            const char *last = a ? strrchr(a->target, '.') : NULL;
+
+            last = last ? last + 1 : a ? a->target : NULL;
+            if (risk_tok_in(t, risk_decode_idents) ||
+                (last && risk_in(last, strlen(last), risk_decode_idents)))
                 return TAINT_DECODED;
-            if (risk_tok_in(t, risk_fetch_idents))
+            if (risk_tok_in(t, risk_fetch_idents) ||
+                (last && risk_in(last, strlen(last), risk_fetch_idents)))
                 worst = TAINT_FETCHED;
             n = risk_find(s->taints, s->ntaints, t->p, t->len);
             if (n && n->taint == TAINT_DECODED)
@@ -781,6 +795,14 @@ static void risk_eval_judge(struct risk_scan *s)
 
         if (e->to <= e->from)
             continue;
+        if (literal || (e->to > e->from && s->toks[e->from].kind == TK_STR)) {
+            /* exec("import os; os.system(...)"): the text is code of the same language */
+            const struct risk_tok *t = &s->toks[e->from];
+
+            if (s->depth < RISK_MAX_DEPTH)
+                risk_scan_source(s->lang, t->p, t->len, t->line, s->denied, s->report,
+                                 s->depth + 1, &s->err);
+        }
         if (kind == TAINT_DECODED)
             risk_add(s, "obfuscated_loader", e->line, RISK_CRITICAL);
         else if (kind == TAINT_FETCHED || (s->has_network && !literal))
@@ -925,10 +947,6 @@ static bool risk_py_in_loop(const struct risk_scan *s, size_t i)
 }
 
 /* ==== Python ==== */
-
-static void risk_scan_source(enum risk_lang lang, const char *src, size_t n, uint32_t line,
-                             const char *const *denied, struct risk_report *report, int depth,
-                             int *err);
 
 static size_t risk_py_string(struct risk_scan *s, const char *src, size_t n, size_t q,
                              uint32_t *line, bool fstring);
@@ -1601,6 +1619,15 @@ static void risk_js_rules(struct risk_scan *s)
             risk_eval_site(s, i + 1, t->line);
         if (risk_eq(t, "Script") && prev && risk_eq(prev, "new") && call)
             risk_eval_site(s, i + 1, t->line);
+        if (risk_eq(t, "Worker") && call) {
+            /* new Worker(source, { eval: true }) runs its first argument as code */
+            size_t close = risk_close(s, i + 1, s->ntoks);
+
+            for (size_t k = i + 2; k + 2 < close; k++)
+                if (risk_eq(&s->toks[k], "eval") && risk_punct(&s->toks[k + 1], ":") &&
+                    risk_eq(&s->toks[k + 2], "true"))
+                    risk_eval_site(s, i + 1, t->line);
+        }
 
         /* const e = eval; */
         if (!member && i + 2 < s->ntoks && risk_punct(&s->toks[i + 1], "=") &&
