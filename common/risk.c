@@ -1768,6 +1768,31 @@ static const struct risk_member risk_c_calls[] = {
     {"pivot_root", "fs_probe", RISK_HIGH}, {"nftw", "fs_probe", RISK_LOW},
     {NULL, NULL, RISK_NONE}};
 
+/* `int system(const char *);`, `static tree *clone(tree *t)`: a name being declared or
+ * defined, not called. */
+static bool risk_c_declared(const struct risk_scan *s, size_t i)
+{
+    static const char *const not_types[] = {"return", "else", "do", "case", "sizeof", NULL};
+    size_t k = i;
+
+    while (k > 0 && risk_punct(&s->toks[k - 1], "*"))
+        k--;
+    return k > 0 && s->toks[k - 1].kind == TK_IDENT && !risk_tok_in(&s->toks[k - 1], not_types);
+}
+
+/* clone(2) always gets its flags: a clone() without CLONE_* or SIGCHLD is the program's own. */
+static bool risk_c_clone_flags(const struct risk_scan *s, size_t open)
+{
+    size_t close = risk_close(s, open, s->ntoks);
+
+    for (size_t k = open + 1; k < close; k++)
+        if (s->toks[k].kind == TK_IDENT &&
+            ((s->toks[k].len > 6 && !memcmp(s->toks[k].p, "CLONE_", 6)) ||
+             risk_eq(&s->toks[k], "SIGCHLD")))
+            return true;
+    return false;
+}
+
 static void risk_c_rules(struct risk_scan *s)
 {
     static const char *const asm_words[] = {"asm", "__asm__", "__asm", NULL};
@@ -1810,7 +1835,9 @@ static void risk_c_rules(struct risk_scan *s)
             risk_add(s, "native_code", t->line, RISK_MEDIUM);
             continue;
         }
-        if (!call || member)
+        if (!call || member || risk_c_declared(s, i))
+            continue;
+        if (risk_eq(t, "clone") && !risk_c_clone_flags(s, i + 1))
             continue;
         if (risk_eq(t, "fork")) {
             if (risk_loops_inside(&loops))
