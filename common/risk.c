@@ -31,6 +31,7 @@ enum {
     TF_HEREDOC = 8,    /* sh: a here-document's body */
     TF_DIRECTIVE = 16, /* c: the '#' that opens a preprocessor line */
     TF_TEMPLATE = 32,  /* js: a template literal with ${} fields (not a constant) */
+    TF_GLUED = 64,     /* sh: the word goes on into a $( ) or ` (x=$(cmd) is a value) */
 };
 
 struct risk_tok {
@@ -2073,6 +2074,8 @@ static void risk_sh_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
             char *kept;
 
             i = risk_sh_word(s, src, n, i, &line, nest, word, &len, &flags);
+            if (i < n && (src[i] == '`' || (src[i] == '$' && i + 1 < n && src[i + 1] == '(')))
+                flags |= TF_GLUED;
             kept = risk_alloc(s, len + 1);
             if (!kept)
                 break;
@@ -2389,7 +2392,7 @@ static void risk_sh_rules(struct risk_scan *s)
                 break;
             }
             /* $( ... ) where a command name goes: the name is the substitution's output */
-            if ((t->flags & TF_SUBST) && at_cmd) {
+            if ((t->flags & TF_SUBST) && at_cmd && !(i > 0 && (s->toks[i - 1].flags & TF_GLUED))) {
                 cmds[ncmds++] = (struct risk_cmd){.at = i, .end = unset, .dynamic = true,
                                                   .nest = t->nest, .line = t->line,
                                                   .piped = piped, .name = "$("};
