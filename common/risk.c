@@ -2386,7 +2386,10 @@ static void risk_sh_rules(struct risk_scan *s)
         if (t->kind == TK_WORD || t->kind == TK_STR)
             risk_text(s, t->p, t->len, t->line);
         if (risk_sh_separator(t)) {
-            risk_sh_end(cmds, ncmds, i, t->nest, unset);
+            /* an opening $( ( ` ends nothing; a closing one ends what was inside it */
+            if (!(t->flags & TF_CMD))
+                risk_sh_end(cmds, ncmds, i, t->nest + (risk_eq(t, ")") || risk_eq(t, "`")),
+                            unset);
             if (risk_sh_grow(&cmds, &cap, ncmds + 1)) {
                 s->err = -ENOMEM;
                 break;
