@@ -19,6 +19,7 @@
 #define RISK_QUAL 128           /* longest dotted name resolved */
 #define RISK_EVALS 64           /* eval/exec calls judged per scan */
 #define RISK_SH_VARS 64
+#define RISK_SPAN 4096          /* tokens searched for a bracket's close */
 
 enum risk_lang { LANG_PYTHON, LANG_NODE, LANG_C, LANG_SH };
 
@@ -501,10 +502,14 @@ static int risk_fold(const struct risk_scan *s, size_t from, size_t to, char *ou
 
 /* ==== Token ranges ==== */
 
-/* The token after the one that closes the bracket at open (or end). */
+/* The token after the one that closes the bracket at open (or end). Looks no further than
+ * RISK_SPAN tokens, so that unclosed brackets cost linear time, not quadratic. */
 static size_t risk_close(const struct risk_scan *s, size_t open, size_t end)
 {
     int depth = 0;
+
+    if (end - open > RISK_SPAN)
+        end = open + RISK_SPAN;
 
     for (size_t i = open; i < end; i++) {
         const struct risk_tok *t = &s->toks[i];
@@ -850,8 +855,11 @@ static const char *const risk_built_names[] = {
 static void risk_subscript(struct risk_scan *s, size_t open)
 {
     char name[RISK_QUAL];
-    size_t close = risk_close(s, open, s->ntoks);
-    int pieces = close > open + 1 ? risk_fold(s, open + 1, close - 1, name, sizeof(name)) : 0;
+    /* a name built from pieces is short: a long subscript is not one */
+    size_t close = risk_close(s, open, s->ntoks - open > 16 ? open + 16 : s->ntoks);
+    int pieces = close > open + 1 && risk_punct(&s->toks[close - 1], "]")
+                     ? risk_fold(s, open + 1, close - 1, name, sizeof(name))
+                     : 0;
     size_t len = strlen(name);
 
     if (pieces == 1 && risk_in(name, len, risk_subscript_names))
@@ -2189,7 +2197,8 @@ static void risk_sh_nested(const struct risk_scan *s, const struct risk_cmd *cmd
 {
     const struct risk_cmd *c = &cmds[ci];
 
-    for (size_t k = ci + 1; k < ncmds && cmds[k].nest > c->nest; k++) {
+    /* a bounded look: fetch-and-run is written close to the shell that runs it */
+    for (size_t k = ci + 1; k < ncmds && k <= ci + 64 && cmds[k].nest > c->nest; k++) {
         if (!c->dynamic && cmds[k].at >= c->end)
             break;
         if (risk_in(cmds[k].name, strlen(cmds[k].name), risk_sh_net))
@@ -2258,7 +2267,7 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
 
     /* curl ... | sh; echo ... | base64 -d | bash */
     if (c->piped && risk_in(c->name, len, risk_sh_shells)) {
-        for (size_t k = ci; k-- > 0 && cmds[k + 1].piped;) {
+        for (size_t k = ci; k-- > 0 && k + 64 > ci && cmds[k + 1].piped;) {
             if (cmds[k].nest != c->nest)
                 continue;
             if (risk_in(cmds[k].name, strlen(cmds[k].name), risk_sh_net))
@@ -2330,15 +2339,32 @@ static void risk_sh_fork_bomb(struct risk_scan *s)
     }
 }
 
-/* Ends every open command at nest or deeper: a separator at that level closes them. */
-static void risk_sh_end(struct risk_cmd *cmds, size_t ncmds, size_t at, int nest, size_t unset)
+/* Commands whose arguments are still being read, innermost last. */
+struct risk_sh_open {
+    size_t *at;
+    size_t n, cap;
+};
+
+/* A separator at nest ends every open command at that nest or deeper. */
+static void risk_sh_end(struct risk_cmd *cmds, struct risk_sh_open *open, size_t at, int nest)
 {
-    for (size_t k = ncmds; k-- > 0;) {
-        if (cmds[k].end != unset)
-            continue;
-        if (cmds[k].nest >= nest)
-            cmds[k].end = at;
+    while (open->n > 0 && cmds[open->at[open->n - 1]].nest >= nest)
+        cmds[open->at[--open->n]].end = at;
+}
+
+static int risk_sh_open_push(struct risk_sh_open *open, size_t cmd)
+{
+    if (open->n == open->cap) {
+        size_t cap = open->cap ? open->cap * 2 : 64;
+        size_t *grown = realloc(open->at, cap * sizeof(*grown));
+
+        if (!grown)
+            return -ENOMEM;
+        open->at = grown;
+        open->cap = cap;
     }
+    open->at[open->n++] = cmd;
+    return 0;
 }
 
 static int risk_sh_grow(struct risk_cmd **cmds, size_t *cap, size_t need)
@@ -2378,6 +2404,7 @@ static void risk_sh_rules(struct risk_scan *s)
     struct risk_sh_var vars[RISK_SH_VARS];
     size_t nvars = 0, ncmds = 0, cap = 0, unset = s->ntoks;
     struct risk_cmd *cmds = NULL;
+    struct risk_sh_open open = {0};
     bool at_cmd = true, piped = false, wrapped = false, subst_first = false;
 
     for (size_t i = 0; i < s->ntoks && !s->err; i++) {
@@ -2388,14 +2415,17 @@ static void risk_sh_rules(struct risk_scan *s)
         if (risk_sh_separator(t)) {
             /* an opening $( ( ` ends nothing; a closing one ends what was inside it */
             if (!(t->flags & TF_CMD))
-                risk_sh_end(cmds, ncmds, i, t->nest + (risk_eq(t, ")") || risk_eq(t, "`")),
-                            unset);
+                risk_sh_end(cmds, &open, i, t->nest + (risk_eq(t, ")") || risk_eq(t, "`")));
             if (risk_sh_grow(&cmds, &cap, ncmds + 1)) {
                 s->err = -ENOMEM;
                 break;
             }
             /* $( ... ) where a command name goes: the name is the substitution's output */
             if ((t->flags & TF_SUBST) && at_cmd && !(i > 0 && (s->toks[i - 1].flags & TF_GLUED))) {
+                if (risk_sh_open_push(&open, ncmds)) {
+                    s->err = -ENOMEM;
+                    break;
+                }
                 cmds[ncmds++] = (struct risk_cmd){.at = i, .end = unset, .dynamic = true,
                                                   .nest = t->nest, .line = t->line,
                                                   .piped = piped, .name = "$("};
@@ -2425,7 +2455,7 @@ static void risk_sh_rules(struct risk_scan *s)
         }
         if (wrapped && t->len > 0 && (t->p[0] == '-' || (t->p[0] >= '0' && t->p[0] <= '9')))
             continue;
-        if (risk_sh_grow(&cmds, &cap, ncmds + 1)) {
+        if (risk_sh_grow(&cmds, &cap, ncmds + 1) || risk_sh_open_push(&open, ncmds)) {
             s->err = -ENOMEM;
             break;
         }
@@ -2438,9 +2468,14 @@ static void risk_sh_rules(struct risk_scan *s)
         wrapped = false;
     }
 
+    /* arguments past RISK_SPAN / 8 tokens are not read: an unclosed command costs no more */
+    for (size_t k = 0; k < ncmds; k++)
+        if (cmds[k].end - cmds[k].at > RISK_SPAN / 8)
+            cmds[k].end = cmds[k].at + RISK_SPAN / 8;
     for (size_t k = 0; k < ncmds && !s->err; k++)
         risk_sh_command(s, cmds, ncmds, k);
     risk_sh_fork_bomb(s);
+    free(open.at);
     free(cmds);
 }
 
