@@ -367,7 +367,8 @@ static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_
     for (size_t i = 0; i < len; i++) {
         if (text[i] != '/')
             continue;
-        if (i + 9 <= len && (!memcmp(text + i, "/dev/tcp/", 9) || !memcmp(text + i, "/dev/udp/", 9)))
+        if (i + 9 <= len &&
+            (!memcmp(text + i, "/dev/tcp/", 9) || !memcmp(text + i, "/dev/udp/", 9)))
             risk_add(s, "network", line, RISK_HIGH);
         enum risk_level sev = risk_path_at(text, len, i);
         if (sev > worst)
@@ -1811,8 +1812,8 @@ static void risk_c_rules(struct risk_scan *s)
         const struct risk_tok *t = &s->toks[i];
         const struct risk_tok *prev = i ? &s->toks[i - 1] : NULL;
         bool call = i + 1 < s->ntoks && risk_punct(&s->toks[i + 1], "(");
-        bool member = prev && (risk_punct(prev, ".") ||
-                               (risk_punct(prev, ">") && i > 1 && risk_punct(&s->toks[i - 2], "-")));
+        bool arrow = prev && risk_punct(prev, ">") && i > 1 && risk_punct(&s->toks[i - 2], "-");
+        bool member = prev && (risk_punct(prev, ".") || arrow);
 
         risk_loops_step(&loops, t);
         if (t->kind == TK_PUNCT && (t->flags & TF_DIRECTIVE)) {
