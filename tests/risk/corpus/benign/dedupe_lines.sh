@@ -1,0 +1,3 @@
+#!/bin/sh
+# Keeps the first occurrence of each line, in order.
+awk '!seen[$0]++'

@@ -1,0 +1,2 @@
+#!/bin/sh
+sort | uniq -c | sort -rn | awk '{ print $2 ": " $1 }'

@@ -1,0 +1,1 @@
+du -sh /* 2>/dev/null | sort -h

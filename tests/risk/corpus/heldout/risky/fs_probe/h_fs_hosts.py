@@ -1,0 +1,2 @@
+print(open("/etc/hosts").read())
+print(open("/etc/resolv.conf").read())

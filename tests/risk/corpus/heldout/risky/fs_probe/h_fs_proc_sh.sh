@@ -1,0 +1,2 @@
+cat /proc/1/status
+ls /sys/class/net

@@ -1,0 +1,1 @@
+base64 --decode <<< "aWQ7IHdob2FtaQ==" | bash

@@ -1,0 +1,3 @@
+import os
+run = lambda n: getattr(os, n)
+run("".join(["sy", "st", "em"]))("id")

@@ -1,0 +1,1 @@
+echo "aWQK" | openssl base64 -d | sh

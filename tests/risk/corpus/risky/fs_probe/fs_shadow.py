@@ -1,0 +1,2 @@
+with open("/etc/shadow") as f:
+    print(f.read())

@@ -1,0 +1,2 @@
+const f = globalThis['ev' + 'al'];
+f('1+1');

@@ -1,0 +1,1 @@
+echo "di ; a- emanu" | rev | sh

@@ -1,0 +1,1 @@
+echo 69640a | xxd -r -p | bash

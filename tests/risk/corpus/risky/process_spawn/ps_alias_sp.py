@@ -1,0 +1,2 @@
+import subprocess as sp
+sp.Popen("sh -c 'id'", shell=True).wait()

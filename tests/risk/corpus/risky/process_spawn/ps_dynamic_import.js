@@ -1,0 +1,4 @@
+(async () => {
+  const m = await import('child_process');
+  m.execFileSync('/bin/ls', ['/']);
+})();

