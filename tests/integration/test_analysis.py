@@ -5,9 +5,7 @@ gets policy_violation without a run; denied modules; analysis off; benign code c
 
 import unittest
 
-import msgpack
-
-from fleet import EVENTS_STREAM, as_bytes
+from fleet import as_bytes
 from test_policy import PolicyFleetTestCase
 
 VERSION = "it-analysis-1"
@@ -39,16 +37,12 @@ class AnalysisTest(PolicyFleetTestCase):
         return {f["rule"] for f in result["risk"]["findings"]}
 
     def code_risk_events(self, job_id):
-        found = []
-        for _, fields in self.fleet.r.xrange(EVENTS_STREAM):
-            event = msgpack.unpackb(fields[b"event"], raw=False)
-            if event.get("job_id") == job_id and event.get("kind") == "code_risk":
-                found.append(event)
-        return found
+        events = self.fleet.events_for(job_id, kind="code_risk")
+        return [e for e in events if e.get("kind") == "code_risk"]
 
     def test_a_reporting_tenant_runs_the_job_and_gets_the_findings(self):
         job_id = self.fleet.submit("python", SPAWNER, tenant="reporter")
-        result = self.fleet.wait(job_id)[job_id]
+        result = self.fleet.wait(job_id)
 
         self.assert_status(result, "ok")
         self.assertEqual(as_bytes(result["stdout"]), b"spawned\n0\n")
@@ -64,7 +58,7 @@ class AnalysisTest(PolicyFleetTestCase):
 
     def test_a_rejecting_tenant_gets_policy_violation_without_a_run(self):
         job_id = self.fleet.submit("python", SPAWNER, tenant="strict")
-        result = self.fleet.wait(job_id)[job_id]
+        result = self.fleet.wait(job_id)
 
         self.assert_status(result, "policy_violation")
         self.assertIn("code risk", result["reason"])

@@ -216,7 +216,7 @@ Test(result, encodes_exactly_the_protocol_keys)
         "id", "status", "reason", "language", "tenant", "exit_code", "signal", "signal_name",
         "stdout", "stderr", "stdout_dropped", "stderr_dropped", "wall_ms", "cpu_ms",
         "memory_peak_kb", "compile", "events", "enforced", "host", "worker", "attempt",
-        "policy_version", "meta",
+        "policy_version", "risk", "meta",
     };
     msgpack_sbuffer sbuf;
     struct decoded d;
@@ -266,6 +266,47 @@ Test(result, encodes_run_fields)
     assert_uint(get(&d.root, "worker"), 3);
     assert_uint(get(&d.root, "attempt"), 2);
     assert_str(get(&d.root, "policy_version"), "2026-12-04.1");
+
+    msgpack_unpacked_destroy(&d.unpacked);
+    msgpack_sbuffer_destroy(&sbuf);
+    result_clear(&r);
+}
+
+Test(result, risk_is_nil_unless_the_code_was_scanned_and_lists_findings_when_it_was)
+{
+    msgpack_sbuffer sbuf;
+    struct decoded d;
+    struct result r;
+    const msgpack_object *risk, *finding;
+
+    fill_result(&r, NULL, 0);
+    msgpack_sbuffer_init(&sbuf);
+    cr_assert_eq(result_encode(&r, &sbuf), 0);
+    decode(&sbuf, &d);
+    assert_nil(get(&d.root, "risk"));
+    msgpack_unpacked_destroy(&d.unpacked);
+    msgpack_sbuffer_destroy(&sbuf);
+
+    r.has_risk = true;
+    r.risk_level = RISK_HIGH;
+    r.findings = calloc(1, sizeof(*r.findings));
+    cr_assert_not_null(r.findings);
+    r.findings[0] = (struct result_finding){ .file = strdup("main.py"), .rule = "raw_socket",
+                                             .line = 4, .severity = RISK_HIGH };
+    r.finding_count = 1;
+    msgpack_sbuffer_init(&sbuf);
+    cr_assert_eq(result_encode(&r, &sbuf), 0);
+    decode(&sbuf, &d);
+
+    risk = get(&d.root, "risk");
+    assert_str(get(risk, "level"), "high");
+    cr_assert_eq(get(risk, "findings")->type, MSGPACK_OBJECT_ARRAY);
+    cr_assert_eq(get(risk, "findings")->via.array.size, 1);
+    finding = &get(risk, "findings")->via.array.ptr[0];
+    assert_str(get(finding, "file"), "main.py");
+    assert_str(get(finding, "rule"), "raw_socket");
+    assert_uint(get(finding, "line"), 4);
+    assert_str(get(finding, "severity"), "high");
 
     msgpack_unpacked_destroy(&d.unpacked);
     msgpack_sbuffer_destroy(&sbuf);
