@@ -27,4 +27,14 @@
 #define KEY_BREAKER_PREFIX "ccx:breaker:"
 #define KEY_HOSTS "ccx:hosts"            /* zset: host -> last seen, ms; the live hosts */
 
+/* Live state (docs/OPERATIONS.md, State in Redis), written by each supervisor every beat. */
+#define KEY_HOST_PREFIX "ccx:host:"         /* hash per host: version pid ... policy_version */
+#define KEY_WORKERS_PREFIX "ccx:workers:"   /* hash per host: slot -> JSON of its worker */
+#define KEY_FINISHED "ccx:finished"         /* hash: status -> finished jobs, fleet-wide */
+#define KEY_FINISHED_TENANT_PREFIX "ccx:finished:tenant:" /* the same per tenant */
+#define KEY_FINISHED_TENANTS "ccx:finished:tenants" /* zset: tenant -> last finish, ms */
+#define KEY_HIST_QUEUE_WAIT "ccx:hist:queue_wait"   /* hash: le_<ms>... sum_ms count */
+#define KEY_HIST_RUN "ccx:hist:run"
+#define KEY_HIST_TENANT_INFIX ":tenant:"    /* ccx:hist:run:tenant:<t>, ...:queue_wait:... */
+
 #endif

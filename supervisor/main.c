@@ -35,13 +35,19 @@
 #include "common/policy.h"
 #include "common/policy_error.h"
 #include "common/redis_conn.h"
+#include "supervisor/heartbeat.h"
 #include "supervisor/lease.h"
+#include "supervisor/metrics.h"
 #include "supervisor/pool.h"
+#include "supervisor/stats.h"
 #include "worker/filter_set.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define REDIS_PING_TIMEOUT_MS 2000
 #define MAX_WORKERS 1024
+#define BEAT_MS_DEFAULT 1000
+#define BEAT_MS_MIN 100
+#define BEAT_MS_MAX 60000
 
 /* How deep the sweep descends below a step cgroup. Workers create two levels below the ccx
  * parent (t-<tenant>/w<pid>-<seq>); the margin covers cgroups a job's own tools might nest
@@ -61,7 +67,9 @@ struct options {
     const char *redis_url;
     const char *config_path;
     const char *worker_bin;
+    const char *metrics_listen; /* NULL: no metrics endpoint */
     int workers;
+    int beat_ms;                /* how often the live state goes to Redis */
 };
 
 struct supervisor {
@@ -89,10 +97,23 @@ struct supervisor {
     bool redis_down;                /* redis_unreachable logged, redis_reconnected not yet */
     uint64_t redis_down_since_ms;   /* CLOCK_MONOTONIC */
     char host[HOST_NAME_MAX + 1];   /* as the workers name themselves: host:pid */
+
+    /* The live state (docs/OPERATIONS.md, State in Redis) and the metrics endpoint. */
+    struct heartbeat *heartbeat;
+    struct stats stats;
+    struct metrics *metrics;        /* NULL without --metrics-listen */
+    struct pool_worker *worker_buf; /* one per worker, for each beat */
+    ev_timer beat;
+    uint64_t started_at_ms;         /* CLOCK_REALTIME */
+    uint64_t heartbeat_failures;
+    bool heartbeat_failing;         /* heartbeat_failed logged, heartbeat_ok not yet */
+    char namespaces[64];            /* what the kernel offers the sandbox */
+    const char *seccomp;
 };
 
 static const char usage_text[] =
     "usage: ccx-supervisor [--redis URL] [--workers N] [--config PATH] [--worker-bin PATH]\n"
+    "                      [--metrics-listen ADDR:PORT] [--beat-ms N]\n"
     "\n"
     "Runs N ccx-worker processes (default: one per CPU) in the foreground and restarts the\n"
     "ones that die. SIGTERM or SIGINT stops them; a second one kills them at once.\n"
@@ -100,7 +121,11 @@ static const char usage_text[] =
     "  --redis URL        Redis for the workers (default: $CCX_REDIS_URL, else the config's)\n"
     "  --workers N        number of workers, 1 to 1024\n"
     "  --config PATH      config file (default: $CCX_CONFIG, else the built-in path)\n"
-    "  --worker-bin PATH  worker executable (default: ccx-worker beside this program)\n";
+    "  --worker-bin PATH  worker executable (default: ccx-worker beside this program)\n"
+    "  --metrics-listen ADDR:PORT  serve Prometheus metrics at /metrics, e.g.\n"
+    "                     127.0.0.1:9464 or [::1]:9464 (default: none)\n"
+    "  --beat-ms N        write the live state to Redis every N ms, 100 to 60000\n"
+    "                     (default: 1000; its keys expire after three beats)\n";
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char *fmt, ...)
 {
@@ -114,14 +139,14 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die_usage(const char
     exit(2);
 }
 
-static int parse_workers(const char *text)
+static int parse_number(const char *text, long min, long max)
 {
     char *end;
     long value;
 
     errno = 0;
     value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < 1 || value > MAX_WORKERS)
+    if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
         return -EINVAL;
     return (int)value;
 }
@@ -133,12 +158,15 @@ static void parse_options(int argc, char **argv, struct options *ret)
         { "workers", required_argument, NULL, 'n' },
         { "config", required_argument, NULL, 'c' },
         { "worker-bin", required_argument, NULL, 'w' },
+        { "metrics-listen", required_argument, NULL, 'm' },
+        { "beat-ms", required_argument, NULL, 'b' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
 
-    *ret = (struct options){ .workers = (int)sysconf(_SC_NPROCESSORS_ONLN) };
+    *ret = (struct options){ .workers = (int)sysconf(_SC_NPROCESSORS_ONLN),
+                             .beat_ms = BEAT_MS_DEFAULT };
     if (ret->workers < 1)
         ret->workers = 1;
 
@@ -148,7 +176,7 @@ static void parse_options(int argc, char **argv, struct options *ret)
             ret->redis_url = optarg;
             break;
         case 'n':
-            ret->workers = parse_workers(optarg);
+            ret->workers = parse_number(optarg, 1, MAX_WORKERS);
             if (ret->workers < 0)
                 die_usage("--workers: expected a number from 1 to %d, got '%s'", MAX_WORKERS,
                           optarg);
@@ -158,6 +186,15 @@ static void parse_options(int argc, char **argv, struct options *ret)
             break;
         case 'w':
             ret->worker_bin = optarg;
+            break;
+        case 'm':
+            ret->metrics_listen = optarg;
+            break;
+        case 'b':
+            ret->beat_ms = parse_number(optarg, BEAT_MS_MIN, BEAT_MS_MAX);
+            if (ret->beat_ms < 0)
+                die_usage("--beat-ms: expected a number from %d to %d, got '%s'", BEAT_MS_MIN,
+                          BEAT_MS_MAX, optarg);
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -661,6 +698,164 @@ static void on_lease_watch(struct ev_loop *loop, ev_timer *watcher, int revents)
     lease_revoke_overdue(watcher->data);
 }
 
+/* ==== Live state and metrics ==== */
+
+static uint64_t realtime_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* What the host hash reports as the isolation the sandbox gets: the namespace kinds this
+ * kernel has (every job gets all of them: a missing one fails the job, not the check) and
+ * whether seccomp can hand calls to the worker (user notification). */
+static void isolation_detect(struct supervisor *sup)
+{
+    static const char *const kinds[] = { "user", "pid", "mnt", "net", "ipc", "uts", "cgroup" };
+    char path[64], actions[256] = "";
+    size_t len = 0;
+    FILE *file;
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", kinds[i]);
+        if (access(path, F_OK) == 0 && len < sizeof(sup->namespaces))
+            len += (size_t)snprintf(sup->namespaces + len, sizeof(sup->namespaces) - len,
+                                    "%s%s", len ? "," : "", kinds[i]);
+    }
+
+    file = fopen("/proc/sys/kernel/seccomp/actions_avail", "re");
+    if (file) {
+        if (!fgets(actions, sizeof(actions), file))
+            actions[0] = '\0';
+        fclose(file);
+    }
+    sup->seccomp = strstr(actions, "user_notif") ? "user_notif" : "none";
+}
+
+static void metrics_refresh(struct supervisor *sup)
+{
+    struct metrics_snapshot snapshot = {
+        .totals = sup->stats.total,
+        .worker_restarts = pool_restart_count(sup->pool),
+        .leases_held = pool_leases(sup->pool, sup->lease_buf,
+                                   (size_t)pool_worker_count(sup->pool)),
+        .heartbeat_failures = sup->heartbeat_failures,
+        .started_at_s = (double)sup->started_at_ms / 1000.0,
+    };
+    size_t count = pool_workers(sup->pool, sup->worker_buf,
+                                (size_t)pool_worker_count(sup->pool));
+
+    if (!sup->metrics)
+        return;
+    for (size_t i = 0; i < count; i++)
+        snapshot.workers[sup->worker_buf[i].state]++;
+    metrics_update(sup->metrics, &snapshot);
+}
+
+static void on_beat(struct ev_loop *loop, ev_timer *watcher, int revents)
+{
+    struct supervisor *sup = watcher->data;
+    struct heartbeat_host host = {
+        .version = CCX_VERSION,
+        .pid = (int)getpid(),
+        .started_at_ms = sup->started_at_ms,
+        .workers = pool_worker_count(sup->pool),
+        .cgroup = sup->cgroup_v2 ? "v2" : "v1",
+        .namespaces = sup->namespaces,
+        .seccomp = sup->seccomp,
+        .policy_version = sup->policy->version,
+    };
+    size_t count = pool_workers(sup->pool, sup->worker_buf, (size_t)host.workers);
+    int r = heartbeat_beat(sup->heartbeat, &host, sup->worker_buf, count, &sup->stats);
+
+    if (r < 0) {
+        sup->heartbeat_failures++;
+        if (!sup->heartbeat_failing)
+            log_warn("heartbeat_failed", "errno=%d action=retry_next_beat", -r);
+        sup->heartbeat_failing = true;
+    } else if (sup->heartbeat_failing) {
+        log_info("heartbeat_ok", "failures=%" PRIu64, sup->heartbeat_failures);
+        sup->heartbeat_failing = false;
+    }
+    metrics_refresh(sup);
+}
+
+/* A worker stored a job's final result: counted now, in Redis at the next beat. The claim
+ * time is the worker's monotonic clock, turned into Redis's through our realtime clock and
+ * the offset the last beat measured, so that it compares with the entry id's enqueue ms. */
+static void on_job_done(struct pool *pool, const struct pool_job_done *done, void *data)
+{
+    struct supervisor *sup = data;
+    uint64_t age_ms = monotonic_ms() - done->claimed_at_ms;
+    int64_t claim_ms = (int64_t)(realtime_ms() - age_ms) +
+                       heartbeat_clock_offset_ms(sup->heartbeat);
+    enum job_status status = JOB_STATUS_INTERNAL_ERROR;
+
+    for (int i = 0; i < JOB_STATUS_COUNT; i++)
+        if (strcmp(done->status, job_status_name((enum job_status)i)) == 0)
+            status = (enum job_status)i;
+
+    if (stats_record(&sup->stats, done->tenant, status,
+                     stats_queue_wait_ms(done->entry_id, claim_ms > 0 ? (uint64_t)claim_ms : 0),
+                     done->run_ms) < 0)
+        log_warn("stats_tenant_dropped", "slot=%d errno=%d", done->slot, ENOMEM);
+    metrics_refresh(sup);
+}
+
+static void supervisor_start_live_state(struct supervisor *sup, const struct options *options,
+                                        const char *redis_url)
+{
+    char quoted[LOG_QUOTE_SIZE];
+    int r;
+
+    sup->started_at_ms = realtime_ms();
+    isolation_detect(sup);
+    sup->worker_buf = calloc((size_t)options->workers, sizeof(*sup->worker_buf));
+    r = sup->worker_buf ? heartbeat_new(redis_url, sup->host, (uint64_t)options->beat_ms,
+                                        &sup->heartbeat)
+                        : -ENOMEM;
+    if (r < 0) {
+        fprintf(stderr, "ccx-supervisor: cannot set up the heartbeat: %s\n", strerror(-r));
+        exit(1);
+    }
+
+    if (options->metrics_listen) {
+        r = metrics_new(options->metrics_listen, CCX_VERSION, &sup->metrics);
+        if (r < 0) {
+            fprintf(stderr, "ccx-supervisor: --metrics-listen %s: %s\n",
+                    options->metrics_listen, strerror(-r));
+            exit(r == -EINVAL ? 2 : 1);
+        }
+        log_info("metrics_listening", "addr=%s path=/metrics",
+                 log_quote(quoted, options->metrics_listen));
+    }
+
+    /* The first beat at once: the host shows up, and the clock offset is known before
+     * the first job ends. */
+    ev_timer_init(&sup->beat, on_beat, 0.0, (ev_tstamp)options->beat_ms / 1000.0);
+    sup->beat.data = sup;
+    ev_timer_start(sup->loop, &sup->beat);
+}
+
+static void supervisor_stop_live_state(struct supervisor *sup)
+{
+    int r;
+
+    ev_timer_stop(sup->loop, &sup->beat);
+    r = heartbeat_leave(sup->heartbeat, &sup->stats);
+    if (r < 0)
+        log_warn("heartbeat_leave_failed", "errno=%d action=keys_expire", -r);
+    metrics_free(sup->metrics);
+    sup->metrics = NULL;
+    heartbeat_free(sup->heartbeat);
+    sup->heartbeat = NULL;
+    stats_clear(&sup->stats);
+    free(sup->worker_buf);
+    sup->worker_buf = NULL;
+}
+
 /* A worker died holding a lease: its job is handed back at once, for any idle worker. In
  * a drain, that is a worker killed at the end of the shutdown grace. */
 static void on_lease_left(struct pool *pool, const struct pool_lease *lease, void *data)
@@ -852,6 +1047,7 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .on_died = on_worker_died,
         .on_lease_left = on_lease_left,
         .on_stopped_exit = on_stopped_exit,
+        .on_job_done = on_job_done,
         .data = sup,
     };
     ev_tstamp beat_s = (ev_tstamp)sup->config->lease_ms / 3000.0;
@@ -902,12 +1098,15 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     sup->lease_watch.data = sup;
     ev_timer_start(sup->loop, &sup->lease_watch);
 
+    supervisor_start_live_state(sup, options, redis_url);
+
     r = pool_start(sup->pool);
     if (r < 0)
         log_err("pool_start_failed", "errno=%d action=retry", -r);
 
     ev_run(sup->loop, 0);
 
+    supervisor_stop_live_state(sup);
     ev_timer_stop(sup->loop, &sup->grace);
     ev_timer_stop(sup->loop, &sup->lease_beat);
     ev_timer_stop(sup->loop, &sup->lease_watch);

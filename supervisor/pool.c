@@ -6,7 +6,8 @@
  * Each worker also gets a lease channel: a SOCK_SEQPACKET pair whose other end is the
  * worker's fd 3. The worker reports there the lease of the job it runs; the pool keeps it
  * in the slot for the supervisor to renew, and hands it to on_lease_left when the worker
- * dies holding it. */
+ * dies holding it. It also tells the pool when the worker is ready and which job it ran to
+ * a stored result (worker/main.c describes the messages), for the fleet's live state. */
 #include "supervisor/pool.h"
 
 #include <errno.h>
@@ -22,9 +23,11 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/result.h"
 
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -34,8 +37,11 @@
 #define HEALTHY_UPTIME_MS 60000
 
 #define LEASE_FD 3                /* the worker's end of its lease channel */
-#define LEASE_MESSAGE_MAX 160
+#define LEASE_MESSAGE_MAX 512     /* as worker/main.c sends at most */
 #define LEASE_ENTRY_ID_SIZE 64
+#define LEASE_JOB_ID_SIZE 129     /* common/job.c: ids of up to 128 characters */
+#define LEASE_TENANT_SIZE 65      /* and tenants of up to 64 */
+#define LEASE_STATUS_SIZE 32
 
 struct slot {
     struct pool *pool;
@@ -55,6 +61,11 @@ struct slot {
     uint64_t lease_valid_until_ms; /* CLOCK_MONOTONIC */
     uint64_t lease_claimed_at_ms;  /* CLOCK_MONOTONIC, as the worker said */
     bool cancel_sent;       /* the worker was told its job was cancelled */
+
+    bool ready;             /* the worker said "ready" */
+    char job_id[LEASE_JOB_ID_SIZE]; /* of the lease held, "" when the worker did not say */
+    char tenant[LEASE_TENANT_SIZE];
+    uint64_t state_since_ms; /* CLOCK_REALTIME: when the state pool_workers reports began */
 };
 
 struct pool {
@@ -63,7 +74,23 @@ struct pool {
     struct slot *slots;
     int live;               /* workers forked and not yet reaped */
     bool stopping;          /* after pool_stop: no more restarts */
+    uint64_t restarts;      /* workers started again after a death */
 };
+
+static const char *const pool_state_names[POOL_STATE_COUNT] = {
+    [POOL_STATE_STARTING] = "starting",
+    [POOL_STATE_IDLE] = "idle",
+    [POOL_STATE_RUNNING] = "running",
+    [POOL_STATE_STOPPING] = "stopping",
+};
+
+static uint64_t realtime_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
 
 /* Runs in the forked child: only async-signal-safe calls until execv, no malloc, no stdio.
  * The parent blocked every signal around fork, so libev's handlers cannot run here and write
@@ -149,6 +176,8 @@ static int slot_spawn(struct slot *slot)
      * sends of a few bytes never fill the buffer, and its reads are MSG_DONTWAIT anyway. */
     slot->channel_fd = channel[0];
     slot->leased = false;
+    slot->ready = false;
+    slot->state_since_ms = realtime_ms();
     ev_io_set(&slot->channel, slot->channel_fd, EV_READ);
     ev_io_start(pool->loop, &slot->channel);
 
@@ -210,27 +239,85 @@ static bool lease_entry_id_ok(const char *id)
            strspn(id + digits + 1, "0123456789") == strlen(id + digits + 1);
 }
 
-/* One message of the worker: "lease <entry> <token> <claimed at ms>" or
- * "release <entry> <token>". */
+/* True when text is one of the result status names. */
+static bool lease_status_ok(const char *text)
+{
+    for (int i = 0; i < JOB_STATUS_COUNT; i++)
+        if (strcmp(text, job_status_name((enum job_status)i)) == 0)
+            return true;
+    return false;
+}
+
+/* "lease <entry> <token> <claimed at ms> [<job id> <tenant>]": the job ids and tenant are
+ * optional so that a worker of the previous protocol is still renewed. */
+static bool slot_read_lease(struct slot *slot, const char *message)
+{
+    char entry[LEASE_ENTRY_ID_SIZE], job_id[LEASE_JOB_ID_SIZE], tenant[LEASE_TENANT_SIZE];
+    uint64_t token = 0, claimed_at_ms = 0;
+    int fields = sscanf(message, "lease %63s %" SCNu64 " %" SCNu64 " %128s %64s", entry, &token,
+                        &claimed_at_ms, job_id, tenant);
+
+    if (fields < 3 || !lease_entry_id_ok(entry) || token == 0)
+        return false;
+
+    slot->leased = true;
+    slot->cancel_sent = false;
+    snprintf(slot->lease_entry, sizeof(slot->lease_entry), "%s", entry);
+    slot->lease_token = token;
+    slot->lease_valid_until_ms = claimed_at_ms + slot->pool->options.lease_ms;
+    slot->lease_claimed_at_ms = claimed_at_ms;
+    snprintf(slot->job_id, sizeof(slot->job_id), "%s", fields == 5 ? job_id : "");
+    snprintf(slot->tenant, sizeof(slot->tenant), "%s", fields == 5 ? tenant : "");
+    slot->state_since_ms = realtime_ms();
+    return true;
+}
+
+/* "done <entry> <token> <status> <run ms>" for the lease held. */
+static bool slot_read_done(struct slot *slot, const char *message)
+{
+    const struct pool_options *options = &slot->pool->options;
+    char entry[LEASE_ENTRY_ID_SIZE], status[LEASE_STATUS_SIZE];
+    uint64_t token = 0, run_ms = 0;
+    struct pool_job_done done;
+
+    if (sscanf(message, "done %63s %" SCNu64 " %31s %" SCNu64, entry, &token, status,
+               &run_ms) != 4 || !lease_status_ok(status))
+        return false;
+    if (!slot->leased || token != slot->lease_token || strcmp(entry, slot->lease_entry) != 0)
+        return true; /* a lease revoked meanwhile: not this slot's job any more */
+
+    done = (struct pool_job_done){
+        .slot = slot->index,
+        .entry_id = slot->lease_entry,
+        .tenant = slot->tenant[0] ? slot->tenant : "default",
+        .status = status,
+        .claimed_at_ms = slot->lease_claimed_at_ms,
+        .run_ms = run_ms,
+    };
+    if (options->on_job_done)
+        options->on_job_done(slot->pool, &done, options->data);
+    return true;
+}
+
+/* One message of the worker: "ready", "lease ...", "done ..." or "release <entry> <token>". */
 static void slot_read_message(struct slot *slot, char *message)
 {
     char entry[LEASE_ENTRY_ID_SIZE];
-    uint64_t token = 0, claimed_at_ms = 0;
+    uint64_t token = 0;
 
-    if (sscanf(message, "lease %63s %" SCNu64 " %" SCNu64, entry, &token, &claimed_at_ms) ==
-            3 && lease_entry_id_ok(entry) && token > 0) {
-        slot->leased = true;
-        slot->cancel_sent = false;
-        snprintf(slot->lease_entry, sizeof(slot->lease_entry), "%s", entry);
-        slot->lease_token = token;
-        slot->lease_valid_until_ms = claimed_at_ms + slot->pool->options.lease_ms;
-        slot->lease_claimed_at_ms = claimed_at_ms;
+    if (strcmp(message, "ready") == 0) {
+        slot->ready = true;
+        slot->state_since_ms = realtime_ms();
         return;
     }
+    if (slot_read_lease(slot, message) || slot_read_done(slot, message))
+        return;
 
     if (sscanf(message, "release %63s %" SCNu64, entry, &token) == 2) {
-        if (slot->leased && token == slot->lease_token)
+        if (slot->leased && token == slot->lease_token) {
             slot->leased = false;
+            slot->state_since_ms = realtime_ms();
+        }
         return;
     }
 
@@ -279,6 +366,8 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
     slot->leased = false;
     slot_lease_view(slot, &lease);
     slot->pid = 0;
+    slot->ready = false;
+    slot->state_since_ms = realtime_ms();
     pool->live--;
 
     /* During shutdown an exit is expected; otherwise any exit is worth a warning. */
@@ -314,8 +403,10 @@ static void slot_on_restart(struct ev_loop *loop, ev_timer *watcher, int revents
         return;
 
     r = slot_spawn(slot);
-    if (r >= 0)
+    if (r >= 0) {
+        slot->pool->restarts++;
         return;
+    }
 
     log_warn("worker_spawn_failed", "slot=%d errno=%d", slot->index, -r);
     slot_schedule_restart(slot, 0);
@@ -406,6 +497,7 @@ int pool_stop(struct pool *pool)
         struct slot *slot = &pool->slots[i];
 
         ev_timer_stop(pool->loop, &slot->restart);
+        slot->state_since_ms = realtime_ms();
         if (slot->pid > 0 && kill(slot->pid, SIGTERM) < 0)
             log_warn("worker_signal_failed", "slot=%d pid=%d signal=%d errno=%d", slot->index,
                      (int)slot->pid, SIGTERM, errno);
@@ -454,6 +546,49 @@ int pool_live_count(const struct pool *pool)
 int pool_worker_count(const struct pool *pool)
 {
     return pool->options.worker_count;
+}
+
+const char *pool_state_name(enum pool_state state)
+{
+    return (int)state >= 0 && state < POOL_STATE_COUNT ? pool_state_names[state] : "unknown";
+}
+
+static enum pool_state slot_state(const struct pool *pool, const struct slot *slot)
+{
+    if (slot->pid > 0 && pool->stopping)
+        return POOL_STATE_STOPPING;
+    if (slot->pid > 0 && slot->leased)
+        return POOL_STATE_RUNNING;
+    if (slot->pid > 0 && slot->ready)
+        return POOL_STATE_IDLE;
+    return POOL_STATE_STARTING;
+}
+
+size_t pool_workers(const struct pool *pool, struct pool_worker *out, size_t max)
+{
+    size_t count = 0;
+
+    for (int i = 0; i < pool->options.worker_count && count < max; i++) {
+        const struct slot *slot = &pool->slots[i];
+        enum pool_state state = slot_state(pool, slot);
+        bool job = state == POOL_STATE_RUNNING ||
+                   (state == POOL_STATE_STOPPING && slot->leased);
+
+        out[count++] = (struct pool_worker){
+            .slot = slot->index,
+            .state = state,
+            .pid = (int)slot->pid,
+            .job_id = job ? slot->job_id : "",
+            .tenant = job ? slot->tenant : "",
+            .since_ms = slot->state_since_ms,
+        };
+    }
+    return count;
+}
+
+uint64_t pool_restart_count(const struct pool *pool)
+{
+    return pool->restarts;
 }
 
 size_t pool_leases(const struct pool *pool, struct pool_lease *out, size_t max)

@@ -21,6 +21,44 @@ struct pool_lease {
     uint64_t claimed_at_ms;  /* CLOCK_MONOTONIC: when the worker took it */
 };
 
+/* What a worker is doing, as its lease channel and the pool's own actions tell: forked but
+ * not ready yet (or waiting out a restart backoff, pid 0), ready for a job, running one,
+ * or told to stop (pool_stop). */
+enum pool_state {
+    POOL_STATE_STARTING,
+    POOL_STATE_IDLE,
+    POOL_STATE_RUNNING,
+    POOL_STATE_STOPPING,
+    POOL_STATE_COUNT,
+};
+
+/* "starting", "idle", "running", "stopping". */
+const char *pool_state_name(enum pool_state state);
+
+/* One slot's worker, for the live state (supervisor/heartbeat.c). The strings are the
+ * pool's copies, valid until the pool's next callback runs; "" when no job. */
+struct pool_worker {
+    int slot;
+    enum pool_state state;
+    int pid;                 /* 0 while the slot waits for a restart */
+    const char *job_id;
+    const char *tenant;
+    uint64_t since_ms;       /* CLOCK_REALTIME ms: when the state began */
+};
+
+/* A job whose final result its worker stored ("done" on the lease channel). */
+struct pool_job_done {
+    int slot;
+    const char *entry_id;    /* the stream entry: its first part is the enqueue ms */
+    const char *tenant;
+    const char *status;      /* the result's status name, checked to be one */
+    uint64_t claimed_at_ms;  /* CLOCK_MONOTONIC: when the worker took the job */
+    uint64_t run_ms;         /* the run step's wall time */
+};
+
+typedef void (*pool_job_done_fn)(struct pool *pool, const struct pool_job_done *done,
+                                 void *data);
+
 /* Called when a worker exited while it held a lease (killed, crashed, or at the end of the
  * shutdown grace): nobody renews that lease any more. */
 typedef void (*pool_lease_left_fn)(struct pool *pool, const struct pool_lease *lease,
@@ -48,6 +86,7 @@ struct pool_options {
     pool_died_fn on_died;    /* may be NULL */
     pool_lease_left_fn on_lease_left; /* may be NULL; called after on_died */
     pool_exited_fn on_stopped_exit;   /* may be NULL */
+    pool_job_done_fn on_job_done;     /* may be NULL */
     void *data;              /* handed to the callbacks */
 };
 
@@ -86,6 +125,12 @@ int pool_live_count(const struct pool *pool);
 
 /* The number of slots: the most leases pool_leases can report. */
 int pool_worker_count(const struct pool *pool);
+
+/* Writes one entry per slot (up to max) into out; returns how many. */
+size_t pool_workers(const struct pool *pool, struct pool_worker *out, size_t max);
+
+/* Workers started again after one died, since pool_new. */
+uint64_t pool_restart_count(const struct pool *pool);
 
 /* Writes up to max of the leases the live workers hold into out; returns how many. */
 size_t pool_leases(const struct pool *pool, struct pool_lease *out, size_t max);

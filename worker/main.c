@@ -5,9 +5,15 @@
  * finished and published before the worker exits, unless its lease is lost first.
  *
  * The lease channel: the supervisor starts each worker with fd 3 (WORKER_LEASE_FD) one end
- * of a SOCK_SEQPACKET socket pair, one message a datagram. The worker sends
- * "lease <entry id> <token> <claimed at, CLOCK_MONOTONIC ms>" before it runs a job and
- * "release <entry id> <token>" after, so that the supervisor renews the lease meanwhile.
+ * of a SOCK_SEQPACKET socket pair, one message a datagram, at most 512 bytes. The worker
+ * sends "ready" once it can take jobs, then for each job
+ * "lease <entry id> <token> <claimed at, CLOCK_MONOTONIC ms> <job id> <tenant>" before it
+ * runs it and "release <entry id> <token>" after, so that the supervisor renews the lease
+ * meanwhile. Between the two, "done <entry id> <token> <status> <run wall ms>" says that
+ * the job's final result was stored with that status (not sent for a result another run
+ * stored first, a retry scheduled, or a run whose lease was lost): the supervisor counts
+ * those for the fleet's live state (supervisor/stats.h). Job ids and tenants hold no
+ * spaces (common/job.c checks their characters).
  * The supervisor sends "lost <token>" and then SIGUSR1 when the lease is gone (another
  * worker holds the entry, or renewal failed for lease_ms): the worker then kills the job's
  * sandbox at once and publishes nothing. "cancel <token>" and then SIGUSR1 mean the job's
@@ -62,7 +68,7 @@
 #define WORKER_EXIT_USAGE 2
 #define WORKER_SLOT_MAX 65535
 #define WORKER_LEASE_FD 3
-#define WORKER_LEASE_MESSAGE_MAX 160
+#define WORKER_LEASE_MESSAGE_MAX 512 /* the supervisor reads up to as much */
 
 struct options {
     bool direct;
@@ -221,8 +227,9 @@ static void worker_tell_lease(const struct job *job, const char *verb,
     int n;
 
     if (strcmp(verb, "lease") == 0)
-        n = snprintf(message, sizeof(message), "lease %s %" PRIu64 " %" PRIu64,
-                     lease->entry_id, lease->token, lease->claimed_at_ms);
+        n = snprintf(message, sizeof(message), "lease %s %" PRIu64 " %" PRIu64 " %s %s",
+                     lease->entry_id, lease->token, lease->claimed_at_ms, job->id,
+                     job->tenant);
     else
         n = snprintf(message, sizeof(message), "%s %s %" PRIu64, verb, lease->entry_id,
                      lease->token);
@@ -231,6 +238,25 @@ static void worker_tell_lease(const struct job *job, const char *verb,
         send(WORKER_LEASE_FD, message, (size_t)n, MSG_NOSIGNAL) != n)
         log_job(job, LOG_LEVEL_WARN, "lease_channel_failed", "verb=%s entry_id=%s errno=%d",
                 verb, lease->entry_id, errno);
+}
+
+/* Tells the supervisor that the job's final result was stored: "done", with the status the
+ * stored result has (an internal_error at the last attempt was stored as a dead_letter). */
+static void worker_tell_done(const struct job *job, const struct jobq_lease *lease,
+                             const struct result *result)
+{
+    char message[WORKER_LEASE_MESSAGE_MAX];
+    bool given_up = result->status == JOB_STATUS_INTERNAL_ERROR &&
+                    lease->attempt >= job->max_attempts;
+    const char *status = given_up ? job_status_name(JOB_STATUS_DEAD_LETTER)
+                                  : job_status_name(result->status);
+    int n = snprintf(message, sizeof(message), "done %s %" PRIu64 " %s %" PRIu64,
+                     lease->entry_id, lease->token, status, result->run.wall_ms);
+
+    if (n < 0 || (size_t)n >= sizeof(message) ||
+        send(WORKER_LEASE_FD, message, (size_t)n, MSG_NOSIGNAL) != n)
+        log_job(job, LOG_LEVEL_WARN, "lease_channel_failed", "verb=done entry_id=%s errno=%d",
+                lease->entry_id, errno);
 }
 
 static uint64_t worker_now_ms(void)
@@ -623,6 +649,8 @@ static void worker_publish(struct worker *worker, const struct job *job,
                 lease->entry_id, -r);
     else if (r == 0)
         log_job(job, LOG_LEVEL_INFO, "result_already_stored", "entry_id=%s", lease->entry_id);
+    else if (r == 1)
+        worker_tell_done(job, lease, result);
     /* JOBQ_FINISH_RETRY: the queue logged retry_scheduled, and the entry waits its turn. */
 }
 
@@ -813,6 +841,8 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
     jobq_set_policy(worker.jobq, worker.policy);
     log_info("worker_started", "consumer=%s pid=%d policy_version=%s", consumer, (int)getpid(),
              worker.policy->version);
+    if (send(WORKER_LEASE_FD, "ready", 5, MSG_NOSIGNAL) != 5)
+        log_warn("lease_channel_failed", "verb=ready errno=%d", errno);
     worker_loop(&worker);
     log_info("worker_stopped", "consumer=%s", consumer);
 

@@ -210,6 +210,7 @@ class Fleet:
         self.r = None
         self.seen_pids = set()
         self.redis_of = redis_of
+        self.supervisor_args = []  # more arguments for ccx-supervisor (--metrics-listen ...)
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -271,7 +272,7 @@ class Fleet:
         with open(self.log_path, mode) as log:
             self.supervisor = subprocess.Popen(
                 [binary("ccx-supervisor"), "--redis", self.url, "--workers", str(self.workers),
-                 "--config", self.config_path],
+                 "--config", self.config_path] + list(self.supervisor_args),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         # Jobs added before the workers' consumer group exists could be skipped by it, so
         # wait for the group and for every worker to have joined it (beside the consumers
