@@ -1,9 +1,10 @@
 /* ccx: the command-line client. `ccx submit` puts one job on ccx:jobs and waits for its
  * result on ccx:reply:<id>; `ccx result` reads a stored result; `ccx cancel` cancels a job
  * that has not finished; `ccx breaker` lists and resets circuit breakers; `ccx events` prints
- * and follows ccx:events. Exit codes: 0 the job's status is ok (cancel: the cancel took),
- * 1 any other status, 2 usage, 3 Redis failed or no result came in time, 4 no stored
- * result (cancel: no such job in the queue, or it finished already). */
+ * and follows ccx:events; `ccx top` shows the fleet live (clients/cli/top.c). Exit codes:
+ * 0 the job's status is ok (cancel: the cancel took), 1 any other status, 2 usage, 3 Redis
+ * failed or no result came in time, 4 no stored result (cancel: no such job in the queue, or
+ * it finished already). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,6 +33,7 @@
 #include "common/redis_conn.h"
 
 #include "breaker_lua.h"
+#include "clients/cli/top.h"
 
 enum {
     EXIT_STATUS_OK = 0,
@@ -104,6 +106,7 @@ static const char main_usage[] =
     "  cancel   cancel a job that has not finished\n"
     "  breaker  list the tenants' and hosts' circuit breakers, or reset one\n"
     "  events   print the events of ccx:events, or follow them\n"
+    "  top      a live view of the queue, rates, latencies, hosts, workers and breakers\n"
     "  help     show this text\n"
     "\n"
     "Redis: --redis URL, else $CCX_REDIS_URL, else redis://127.0.0.1:6379.\n"
@@ -1664,6 +1667,7 @@ static const struct command commands[] = {
     { "cancel", "ccx cancel", cmd_cancel },
     { "breaker", "ccx breaker", cmd_breaker },
     { "events", "ccx events", cmd_events },
+    { "top", "ccx top", top_main },
     { "help", "ccx", cmd_help },
     { "--help", "ccx", cmd_help },
     { "-h", "ccx", cmd_help },
