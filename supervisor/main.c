@@ -31,6 +31,7 @@
 
 #include "common/cleanup.h"
 #include "common/config.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/redis_conn.h"
 #include "supervisor/lease.h"
@@ -654,6 +655,24 @@ static void on_stopped_exit(struct pool *pool, int pid, void *data)
                  " action=reclaimed_after_lease_ms", consumer, -r);
 }
 
+/* The intake exited: entries it read and never admitted go back at once (state drained), for
+ * any worker's reclaim, which runs them without waiting their turn. */
+static void on_intake_exited(struct pool *pool, int pid, void *data)
+{
+    struct supervisor *sup = data;
+    char consumer[HOST_NAME_MAX + 64];
+    int r;
+
+    snprintf(consumer, sizeof(consumer), KEY_INTAKE_CONSUMER ":%s:%d", sup->host, pid);
+    r = lease_keeper_hand_back_pending(sup->leases, consumer);
+    if (r > 0)
+        log_info("deliveries_handed_back", "consumer=%s entries=%d reason=intake_exited",
+                 consumer, r);
+    else if (r < 0)
+        log_warn("deliveries_hand_back_failed", "consumer=%s errno=%d"
+                 " action=reclaimed_after_lease_ms", consumer, -r);
+}
+
 static void on_all_reaped(struct pool *pool, void *data)
 {
     struct supervisor *sup = data;
@@ -754,6 +773,8 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .on_died = on_worker_died,
         .on_lease_left = on_lease_left,
         .on_stopped_exit = on_stopped_exit,
+        .on_intake_exited = on_intake_exited,
+        .intake = true,
         .data = sup,
     };
     ev_tstamp beat_s = (ev_tstamp)sup->config->lease_ms / 3000.0;

@@ -46,9 +46,15 @@ void jobq_free(struct jobq *jobq);
  * supervisor hands such deliveries back when the worker exits). */
 void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop);
 
-/* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
- * expired (its worker or host died) or an entry delivered but never leased, then a new
- * entry. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when
+/* The policy version job_finished events name ("builtin" until set). Returns 0 or
+ * -ENOMEM. */
+int jobq_set_policy_version(struct jobq *jobq, const char *version);
+
+/* Waits up to timeout_ms for the next job and takes a lease on it: first an entry this
+ * consumer was delivered before a reconnect, then a lease that expired (its worker or host
+ * died) or an entry delivered but never leased, then the fair claim: the oldest ready entry
+ * of the tenant whose turn it is (docs/FAIRNESS.md); with none to be had, it waits on
+ * ccx:wake for up to timeout_ms. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when
  * the entry turned out to be answered already: it is retired without running), or -errno
  * when Redis failed; on failure the next call reconnects after a jittered backoff, and the
  * outage is logged once, not once per try. */

@@ -15,6 +15,9 @@
  * with status cancelled (through the token-checked finish). Queue mode refuses to start
  * without fd 3.
  *
+ * Intake mode (--intake): the host's one intake (worker/intake.h), which moves new entries
+ * of ccx:jobs onto the tenants' ready lists; it runs no job and needs no fd 3.
+ *
  * Direct mode (--direct): run one program from a file in the same sandbox, without Redis,
  * and print its result as one line of JSON. For benchmarks and debugging. */
 #include <errno.h>
@@ -42,8 +45,10 @@
 #include "common/log.h"
 #include "common/msgpack_json.h"
 #include "common/parse.h"
+#include "common/policy.h"
 #include "common/redis_conn.h"
 #include "common/result.h"
+#include "worker/intake.h"
 #include "worker/jobq.h"
 #include "worker/runner.h"
 #include "worker/sandbox.h"
@@ -56,6 +61,7 @@
 
 struct options {
     bool direct;
+    bool intake;
     int slot;                 /* -1 until --slot */
     const char *redis_url;    /* NULL: CCX_REDIS_URL, then the config */
     const char *config_path;  /* NULL: CCX_CONFIG, then the built-in default */
@@ -224,6 +230,7 @@ static uint64_t worker_now_ms(void)
 
 static const char worker_synopsis[] =
     "Usage: ccx-worker --slot N [--redis URL] [--config PATH]\n"
+    "       ccx-worker --intake [--redis URL] [--config PATH]\n"
     "       ccx-worker --direct --lang L FILE [--stdin FILE] [--arg A]...\n"
     "                  [--wall-ms N] [--memory-mb N] [--config PATH] [--slot N]\n";
 
@@ -233,12 +240,15 @@ static void worker_usage(void)
     fputs("\n"
           "Queue mode takes jobs from Redis (ccx:jobs) as worker slot N until SIGTERM; it\n"
           "needs fd 3, the lease channel that ccx-supervisor opens for each worker.\n"
+          "Intake mode moves new jobs from ccx:jobs to the tenants' fair queues; the\n"
+          "supervisor runs one per host.\n"
           "Direct mode runs FILE once as a job in language L, without Redis, and prints\n"
           "the result as JSON; it exits 0 when the status is ok, 1 otherwise.\n"
           "\n"
           "  --slot N        worker slot: jobs run as host uid uid_base + N (direct: 0)\n"
           "  --redis URL     redis://[:password@]host[:port][/db] or unix:///path\n"
           "  --config PATH   configuration file (default: $CCX_CONFIG, then the built-in)\n"
+          "  --intake        run the host's intake\n"
           "  --direct        run one job from FILE\n"
           "  --lang L        the job's language, as named in the configuration\n"
           "  --stdin FILE    the job's standard input\n"
@@ -285,6 +295,9 @@ static int worker_apply_option(struct options *opts, int option, char *value)
     case 'd':
         opts->direct = true;
         break;
+    case 'n':
+        opts->intake = true;
+        break;
     case 'l':
         opts->language = value;
         break;
@@ -317,6 +330,14 @@ static int worker_apply_option(struct options *opts, int option, char *value)
  * why. */
 static int worker_check_options(struct options *opts, int argc, char **argv)
 {
+    if (opts->intake) {
+        if (opts->direct || opts->slot >= 0 || optind != argc || opts->language ||
+            opts->stdin_path || opts->arg_count > 0 || opts->wall_ms || opts->memory_mb) {
+            fputs("ccx-worker: --intake takes no --slot and no job options\n", stderr);
+            return -EINVAL;
+        }
+        return 0;
+    }
     if (!opts->direct) {
         if (opts->slot < 0 || optind != argc || opts->language || opts->stdin_path ||
             opts->arg_count > 0 || opts->wall_ms || opts->memory_mb) {
@@ -344,6 +365,7 @@ static int worker_parse_options(int argc, char **argv, struct options *opts)
         { "redis", required_argument, NULL, 'r' },
         { "config", required_argument, NULL, 'c' },
         { "direct", no_argument, NULL, 'd' },
+        { "intake", no_argument, NULL, 'n' },
         { "lang", required_argument, NULL, 'l' },
         { "stdin", required_argument, NULL, 'i' },
         { "arg", required_argument, NULL, 'a' },
@@ -384,6 +406,21 @@ static struct ccx_config *worker_load_config(const struct options *opts)
         return NULL;
     }
     return config;
+}
+
+/* The tenant policy the config names, else the built-in one. Returns it, or NULL after
+ * logging why. */
+static struct policy *worker_load_policy(const struct ccx_config *config)
+{
+    struct policy *policy = NULL;
+    int r;
+
+    r = policy_builtin(config, &policy);
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=policy errno=%d", -r);
+        return NULL;
+    }
+    return policy;
 }
 
 /* ==== Running a job ==== */
@@ -579,13 +616,13 @@ static void worker_loop(struct worker *worker)
     }
 }
 
-static int worker_serve(const struct options *opts, const struct ccx_config *config)
+static int worker_serve(const struct options *opts, const struct ccx_config *config,
+                        const struct policy *policy)
 {
     struct worker worker = { .config = config, .slot = opts->slot };
     char consumer[HOST_NAME_MAX + 32];
     int r;
 
-    log_init("worker", opts->slot, LOG_LEVEL_INFO);
     if (gethostname(worker.host, sizeof(worker.host) - 1) < 0)
         snprintf(worker.host, sizeof(worker.host), "unknown");
     snprintf(consumer, sizeof(consumer), "%s:%d", worker.host, (int)getpid());
@@ -620,12 +657,40 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
     }
 
     jobq_set_stop_flag(worker.jobq, &stop_requested);
+    if (jobq_set_policy_version(worker.jobq, policy->version) < 0) {
+        log_err("worker_start_failed", "stage=jobq errno=%d", ENOMEM);
+        jobq_free(worker.jobq);
+        sandbox_free(worker.sandbox);
+        return 1;
+    }
     log_info("worker_started", "consumer=%s pid=%d", consumer, (int)getpid());
     worker_loop(&worker);
     log_info("worker_stopped", "consumer=%s", consumer);
 
     jobq_free(worker.jobq);
     sandbox_free(worker.sandbox);
+    return 0;
+}
+
+/* ==== Intake mode ==== */
+
+static int intake_serve(const struct options *opts, const struct ccx_config *config,
+                        const struct policy *policy)
+{
+    int r;
+
+    r = worker_install_signals();
+    if (r < 0) {
+        log_err("intake_start_failed", "stage=signals errno=%d", -r);
+        return 1;
+    }
+
+    r = intake_run(config, policy, redis_url_choose(opts->redis_url, config->redis_url),
+                   &stop_requested);
+    if (r < 0) {
+        log_err("intake_failed", "errno=%d", -r);
+        return 1;
+    }
     return 0;
 }
 
@@ -852,7 +917,18 @@ int main(int argc, char **argv)
         return WORKER_EXIT_USAGE;
     }
 
-    r = opts.direct ? direct_run(&opts, config) : worker_serve(&opts, config);
+    if (opts.direct) {
+        r = direct_run(&opts, config);
+    } else {
+        struct policy *policy;
+
+        log_init(opts.intake ? "intake" : "worker", opts.intake ? -1 : opts.slot,
+                 LOG_LEVEL_INFO);
+        policy = worker_load_policy(config);
+        r = !policy ? 1 : opts.intake ? intake_serve(&opts, config, policy)
+                                      : worker_serve(&opts, config, policy);
+        policy_free(policy);
+    }
 
     config_free(config);
     free(opts.args);
