@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <jansson.h>
 
 #include "cleanup.h"
+#include "json_read.h"
 
 #ifndef CCX_DEFAULT_CONFIG
 #define CCX_DEFAULT_CONFIG "/etc/ccx/ccx.json"
@@ -25,252 +25,17 @@
 /* uid_base + slot must stay a valid uid, with room for many slots. */
 #define CONFIG_UID_CEILING 4000000000ULL
 
-#define CONFIG_FIELD_MAX 512
-
-/* Where errors go while one file is read. */
-struct config_parser {
-    const char *path;
-    char *err;
-    size_t err_size;
-};
-
-/* Writes "<file>: <field>: <reason>" into the error buffer. Returns -EINVAL. */
-static int config_fail(struct config_parser *parser, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int config_fail(struct config_parser *parser, const char *field, const char *fmt, ...)
-{
-    char reason[CONFIG_FIELD_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
-    va_end(ap);
-
-    if (parser->err && parser->err_size > 0)
-        snprintf(parser->err, parser->err_size, "%s: %s: %s", parser->path, field, reason);
-    return -EINVAL;
-}
-
-static int config_oom(struct config_parser *parser)
-{
-    if (parser->err && parser->err_size > 0)
-        snprintf(parser->err, parser->err_size, "%s: out of memory", parser->path);
-    return -ENOMEM;
-}
-
-/* The path of key inside prefix: "limits" + "wall_ms" -> "limits.wall_ms". A path too long
- * for buf is cut: it only ever ends up in an error message. */
-static const char *field_join(char buf[CONFIG_FIELD_MAX], const char *prefix, const char *key)
-{
-    bool nested = prefix && prefix[0];
-    int n = snprintf(buf, CONFIG_FIELD_MAX, "%s%s%s", nested ? prefix : "", nested ? "." : "",
-                     key);
-
-    if (n < 0)
-        buf[0] = '\0';
-    return buf;
-}
-
-static bool name_in(const char *name, const char *const *names, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(name, names[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Fails on the first key of obj that is not among allowed, naming the keys that are. */
-static int config_check_keys(struct config_parser *parser, json_t *obj, const char *prefix,
-                             const char *const *allowed, size_t count)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach(obj, key, value) {
-        char field[CONFIG_FIELD_MAX];
-        char expected[CONFIG_FIELD_MAX] = "";
-        size_t len = 0;
-
-        if (name_in(key, allowed, count))
-            continue;
-
-        for (size_t i = 0; i < count && len < sizeof(expected); i++)
-            len += (size_t)snprintf(expected + len, sizeof(expected) - len, "%s%s",
-                                    i ? ", " : "", allowed[i]);
-        return config_fail(parser, field_join(field, prefix, key),
-                           "unknown field (expected one of: %s)", expected);
-    }
-    return 0;
-}
-
-static int config_want_object(struct config_parser *parser, json_t *value, const char *field)
-{
-    if (!value)
-        return config_fail(parser, field, "is missing");
-    if (!json_is_object(value))
-        return config_fail(parser, field, "must be an object");
-    return 0;
-}
-
-/* An integer in [min, max]. A missing field takes def, or is an error when required. */
-static int config_u64(struct config_parser *parser, json_t *obj, const char *prefix,
-                      const char *key, bool required, uint64_t def, uint64_t min, uint64_t max,
-                      uint64_t *ret)
-{
-    json_t *value = json_object_get(obj, key);
-    char field[CONFIG_FIELD_MAX];
-    json_int_t n;
-
-    field_join(field, prefix, key);
-    if (!value) {
-        if (required)
-            return config_fail(parser, field, "is missing");
-        *ret = def;
-        return 0;
-    }
-
-    if (!json_is_integer(value))
-        return config_fail(parser, field, "must be an integer");
-
-    n = json_integer_value(value);
-    if (n < 0 || (uint64_t)n < min) {
-        if (min == 1)
-            return config_fail(parser, field, "must be greater than 0 (it is %lld)", n);
-        return config_fail(parser, field, "must be at least %llu (it is %lld)",
-                           (unsigned long long)min, n);
-    }
-    if ((uint64_t)n > max)
-        return config_fail(parser, field, "must be at most %llu (it is %lld)",
-                           (unsigned long long)max, n);
-
-    *ret = (uint64_t)n;
-    return 0;
-}
-
-/* A non-empty string, copied. A missing field takes a copy of def, or is an error when def is
- * NULL. */
-static int config_string(struct config_parser *parser, json_t *obj, const char *prefix,
-                         const char *key, const char *def, char **ret)
-{
-    json_t *value = json_object_get(obj, key);
-    char field[CONFIG_FIELD_MAX];
-    const char *text;
-
-    field_join(field, prefix, key);
-    if (!value && !def)
-        return config_fail(parser, field, "is missing");
-
-    if (value && !json_is_string(value))
-        return config_fail(parser, field, "must be a string");
-
-    text = value ? json_string_value(value) : def;
-    if (text[0] == '\0')
-        return config_fail(parser, field, "must not be empty");
-    if (value && strlen(text) != json_string_length(value))
-        return config_fail(parser, field, "must not contain NUL characters");
-
-    *ret = strdup(text);
-    if (!*ret)
-        return config_oom(parser);
-    return 0;
-}
-
-/* True when one of path's components is "..". */
-static bool path_has_dotdot(const char *path)
-{
-    const char *part = path;
-
-    while (part) {
-        const char *slash = strchr(part, '/');
-        size_t len = slash ? (size_t)(slash - part) : strlen(part);
-
-        if (len == 2 && part[0] == '.' && part[1] == '.')
-            return true;
-        part = slash ? slash + 1 : NULL;
-    }
-    return false;
-}
-
-static int config_absolute_path(struct config_parser *parser, const char *field,
-                                const char *path)
-{
-    if (path[0] != '/')
-        return config_fail(parser, field, "must be an absolute path (it is \"%s\")", path);
-    if (path_has_dotdot(path))
-        return config_fail(parser, field, "must not contain \"..\" (it is \"%s\")", path);
-    return 0;
-}
-
-static void strv_free(char **strv)
-{
-    if (!strv)
-        return;
-
-    for (size_t i = 0; strv[i]; i++)
-        free(strv[i]);
-    free(strv);
-}
-
-/* A JSON array of strings as a NULL-terminated copy. non_empty: at least one element, and the
- * first one (a program) not empty. */
-static int config_strv(struct config_parser *parser, json_t *value, const char *field,
-                       bool non_empty, char ***ret)
-{
-    char **strv;
-    size_t count;
-
-    if (!value)
-        return config_fail(parser, field, "is missing");
-    if (!json_is_array(value))
-        return config_fail(parser, field, "must be an array of strings");
-
-    count = json_array_size(value);
-    if (non_empty && count == 0)
-        return config_fail(parser, field, "must not be empty");
-
-    strv = calloc(count + 1, sizeof(*strv));
-    if (!strv)
-        return config_oom(parser);
-
-    for (size_t i = 0; i < count; i++) {
-        json_t *item = json_array_get(value, i);
-        char item_field[CONFIG_FIELD_MAX];
-
-        snprintf(item_field, sizeof(item_field), "%s[%zu]", field, i);
-        if (!json_is_string(item)) {
-            strv_free(strv);
-            return config_fail(parser, item_field, "must be a string");
-        }
-        if (strlen(json_string_value(item)) != json_string_length(item) ||
-            (i == 0 && non_empty && json_string_length(item) == 0)) {
-            strv_free(strv);
-            return config_fail(parser, item_field, "must be a non-empty string without NUL");
-        }
-
-        strv[i] = strdup(json_string_value(item));
-        if (!strv[i]) {
-            strv_free(strv);
-            return config_oom(parser);
-        }
-    }
-
-    *ret = strv;
-    return 0;
-}
-
-static int config_read_limits(struct config_parser *parser, json_t *root,
+static int config_read_limits(struct jr_file *parser, json_t *root,
                               struct ccx_config *config)
 {
     json_t *section = json_object_get(root, "limits");
     int r;
 
-    r = config_want_object(parser, section, "limits");
+    r = jr_want_object(parser, section, "limits");
     if (r < 0)
         return r;
 
-    r = config_check_keys(parser, section, "limits", limits_field_names, LIMITS_FIELD_COUNT);
+    r = jr_check_keys(parser, section, "limits", limits_field_names, LIMITS_FIELD_COUNT);
     if (r < 0)
         return r;
 
@@ -280,29 +45,29 @@ static int config_read_limits(struct config_parser *parser, json_t *root,
         json_t *entry = json_object_get(section, name);
         uint64_t *def = limits_field(&config->limits_default, i);
         uint64_t *max = limits_field(&config->limits_max, i);
-        char field[CONFIG_FIELD_MAX];
+        char field[JR_FIELD_MAX];
 
-        field_join(field, "limits", name);
-        r = config_want_object(parser, entry, field);
+        jr_join(field, "limits", name);
+        r = jr_want_object(parser, entry, field);
         if (r < 0)
             return r;
 
-        r = config_check_keys(parser, entry, field, keys, 2);
+        r = jr_check_keys(parser, entry, field, keys, 2);
         if (r < 0)
             return r;
 
-        r = config_u64(parser, entry, field, "default", true, 0, 1, INT64_MAX, def);
+        r = jr_u64(parser, entry, field, "default", true, 0, 1, INT64_MAX, def);
         if (r < 0)
             return r;
 
-        r = config_u64(parser, entry, field, "max", true, 0, 1, INT64_MAX, max);
+        r = jr_u64(parser, entry, field, "max", true, 0, 1, INT64_MAX, max);
         if (r < 0)
             return r;
 
         if (*def > *max) {
-            char sub[CONFIG_FIELD_MAX];
+            char sub[JR_FIELD_MAX];
 
-            return config_fail(parser, field_join(sub, field, "default"),
+            return jr_fail(parser, jr_join(sub, field, "default"),
                                "%llu is above max %llu", (unsigned long long)*def,
                                (unsigned long long)*max);
         }
@@ -310,7 +75,7 @@ static int config_read_limits(struct config_parser *parser, json_t *root,
     return 0;
 }
 
-static int config_read_symlinks(struct config_parser *parser, json_t *sandbox_json,
+static int config_read_symlinks(struct jr_file *parser, json_t *sandbox_json,
                                 struct sandbox_config *sandbox)
 {
     json_t *section = json_object_get(sandbox_json, "symlinks");
@@ -321,61 +86,61 @@ static int config_read_symlinks(struct config_parser *parser, json_t *sandbox_js
     if (!section)
         return 0;
     if (!json_is_object(section))
-        return config_fail(parser, "sandbox.symlinks", "must be an object (path -> target)");
+        return jr_fail(parser, "sandbox.symlinks", "must be an object (path -> target)");
 
     count = json_object_size(section);
     sandbox->symlinks = calloc(count ? count : 1, sizeof(*sandbox->symlinks));
     if (!sandbox->symlinks)
-        return config_oom(parser);
+        return jr_oom(parser);
 
     json_object_foreach(section, key, value) {
         struct sandbox_symlink *link = &sandbox->symlinks[sandbox->symlink_count];
-        char field[CONFIG_FIELD_MAX];
+        char field[JR_FIELD_MAX];
         int r;
 
-        field_join(field, "sandbox.symlinks", key);
-        r = config_absolute_path(parser, field, key);
+        jr_join(field, "sandbox.symlinks", key);
+        r = jr_absolute_path(parser, field, key);
         if (r < 0)
             return r;
 
         if (!json_is_string(value) || json_string_length(value) == 0 ||
             strlen(json_string_value(value)) != json_string_length(value))
-            return config_fail(parser, field, "target must be a non-empty string");
+            return jr_fail(parser, field, "target must be a non-empty string");
 
         link->path = strdup(key);
         link->target = strdup(json_string_value(value));
         sandbox->symlink_count++;
         if (!link->path || !link->target)
-            return config_oom(parser);
+            return jr_oom(parser);
     }
     return 0;
 }
 
-static int config_read_env(struct config_parser *parser, json_t *sandbox_json,
+static int config_read_env(struct jr_file *parser, json_t *sandbox_json,
                            struct sandbox_config *sandbox)
 {
     static const char *const keys[] = { "PATH", "HOME", "LANG" };
     json_t *env = json_object_get(sandbox_json, "env");
     int r;
 
-    r = config_want_object(parser, env, "sandbox.env");
+    r = jr_want_object(parser, env, "sandbox.env");
     if (r < 0)
         return r;
 
     /* The job's whole environment is these three: anything else would be silently dropped. */
-    r = config_check_keys(parser, env, "sandbox.env", keys, 3);
+    r = jr_check_keys(parser, env, "sandbox.env", keys, 3);
     if (r < 0)
         return r;
 
-    r = config_string(parser, env, "sandbox.env", "PATH", NULL, &sandbox->env_path);
+    r = jr_string(parser, env, "sandbox.env", "PATH", NULL, &sandbox->env_path);
     if (r < 0)
         return r;
 
-    r = config_string(parser, env, "sandbox.env", "HOME", NULL, &sandbox->env_home);
+    r = jr_string(parser, env, "sandbox.env", "HOME", NULL, &sandbox->env_home);
     if (r < 0)
         return r;
 
-    return config_string(parser, env, "sandbox.env", "LANG", NULL, &sandbox->env_lang);
+    return jr_string(parser, env, "sandbox.env", "LANG", NULL, &sandbox->env_lang);
 }
 
 /* The plain numbers of the sandbox section, with their defaults and bounds. */
@@ -387,7 +152,7 @@ struct config_number {
     size_t offset;
 };
 
-static int config_read_sandbox_numbers(struct config_parser *parser, json_t *section,
+static int config_read_sandbox_numbers(struct jr_file *parser, json_t *section,
                                        struct sandbox_config *sandbox)
 {
     static const struct config_number numbers[] = {
@@ -403,12 +168,12 @@ static int config_read_sandbox_numbers(struct config_parser *parser, json_t *sec
     uint64_t inner_uid;
     int r;
 
-    r = config_u64(parser, section, "sandbox", "uid_base", false, 1900000, 1,
+    r = jr_u64(parser, section, "sandbox", "uid_base", false, 1900000, 1,
                    CONFIG_UID_CEILING, &uid_base);
     if (r < 0)
         return r;
 
-    r = config_u64(parser, section, "sandbox", "inner_uid", false, 1000, 0, UINT32_MAX - 1,
+    r = jr_u64(parser, section, "sandbox", "inner_uid", false, 1000, 0, UINT32_MAX - 1,
                    &inner_uid);
     if (r < 0)
         return r;
@@ -420,45 +185,32 @@ static int config_read_sandbox_numbers(struct config_parser *parser, json_t *sec
         const struct config_number *n = &numbers[i];
         uint64_t *field = (uint64_t *)((char *)sandbox + n->offset);
 
-        r = config_u64(parser, section, "sandbox", n->key, false, n->def, n->min, n->max, field);
+        r = jr_u64(parser, section, "sandbox", n->key, false, n->def, n->min, n->max, field);
         if (r < 0)
             return r;
     }
     if (uid_base + sandbox->uid_count > CONFIG_UID_CEILING)
-        return config_fail(parser, "sandbox.uid_count", "uid_base + uid_count must stay below %llu",
+        return jr_fail(parser, "sandbox.uid_count", "uid_base + uid_count must stay below %llu",
                            CONFIG_UID_CEILING);
     return 0;
 }
 
 /* The seccomp profile's path; a relative one is taken from the config file's directory, so
  * that a config and its profile travel together. */
-static int config_read_profile_path(struct config_parser *parser, json_t *section,
+static int config_read_profile_path(struct jr_file *parser, json_t *section,
                                     struct sandbox_config *sandbox)
 {
     _cleanup_free_ char *value = NULL;
-    const char *slash;
     int r;
 
-    r = config_string(parser, section, "sandbox", "seccomp_profile", "seccomp.json", &value);
+    r = jr_string(parser, section, "sandbox", "seccomp_profile", "seccomp.json", &value);
     if (r < 0)
         return r;
-    if (value[0] == '\0')
-        return config_fail(parser, "sandbox.seccomp_profile", "must not be empty");
 
-    slash = strrchr(parser->path, '/');
-    if (value[0] == '/' || !slash) {
-        sandbox->seccomp_profile = TAKE_PTR(value);
-        return 0;
-    }
-    if (asprintf(&sandbox->seccomp_profile, "%.*s/%s", (int)(slash - parser->path),
-                 parser->path, value) < 0) {
-        sandbox->seccomp_profile = NULL;
-        return config_oom(parser);
-    }
-    return 0;
+    return jr_path_beside(parser, value, &sandbox->seccomp_profile);
 }
 
-static int config_read_sandbox(struct config_parser *parser, json_t *root,
+static int config_read_sandbox(struct jr_file *parser, json_t *root,
                                struct sandbox_config *sandbox)
 {
     static const char *const keys[] = {
@@ -469,11 +221,11 @@ static int config_read_sandbox(struct config_parser *parser, json_t *root,
     json_t *section = json_object_get(root, "sandbox");
     int r;
 
-    r = config_want_object(parser, section, "sandbox");
+    r = jr_want_object(parser, section, "sandbox");
     if (r < 0)
         return r;
 
-    r = config_check_keys(parser, section, "sandbox", keys, sizeof(keys) / sizeof(keys[0]));
+    r = jr_check_keys(parser, section, "sandbox", keys, sizeof(keys) / sizeof(keys[0]));
     if (r < 0)
         return r;
 
@@ -481,16 +233,16 @@ static int config_read_sandbox(struct config_parser *parser, json_t *root,
     if (r < 0)
         return r;
 
-    r = config_strv(parser, json_object_get(section, "ro_binds"), "sandbox.ro_binds", false,
+    r = jr_strv(parser, json_object_get(section, "ro_binds"), "sandbox.ro_binds", false,
                     &sandbox->ro_binds);
     if (r < 0)
         return r;
 
     for (size_t i = 0; sandbox->ro_binds[i]; i++) {
-        char field[CONFIG_FIELD_MAX];
+        char field[JR_FIELD_MAX];
 
         snprintf(field, sizeof(field), "sandbox.ro_binds[%zu]", i);
-        r = config_absolute_path(parser, field, sandbox->ro_binds[i]);
+        r = jr_absolute_path(parser, field, sandbox->ro_binds[i]);
         if (r < 0)
             return r;
     }
@@ -503,37 +255,37 @@ static int config_read_sandbox(struct config_parser *parser, json_t *root,
     if (r < 0)
         return r;
 
-    r = config_string(parser, section, "sandbox", "hostname", "ccx", &sandbox->hostname);
+    r = jr_string(parser, section, "sandbox", "hostname", "ccx", &sandbox->hostname);
     if (r < 0)
         return r;
     if (strlen(sandbox->hostname) > 64)
-        return config_fail(parser, "sandbox.hostname", "must be at most 64 characters");
+        return jr_fail(parser, "sandbox.hostname", "must be at most 64 characters");
 
-    r = config_string(parser, section, "sandbox", "run_dir", "/run/ccx", &sandbox->run_dir);
+    r = jr_string(parser, section, "sandbox", "run_dir", "/run/ccx", &sandbox->run_dir);
     if (r < 0)
         return r;
 
-    r = config_absolute_path(parser, "sandbox.run_dir", sandbox->run_dir);
+    r = jr_absolute_path(parser, "sandbox.run_dir", sandbox->run_dir);
     if (r < 0)
         return r;
 
-    r = config_string(parser, section, "sandbox", "uid_lock_dir", "/run/ccx-uids",
+    r = jr_string(parser, section, "sandbox", "uid_lock_dir", "/run/ccx-uids",
                       &sandbox->uid_lock_dir);
     if (r < 0)
         return r;
 
-    r = config_absolute_path(parser, "sandbox.uid_lock_dir", sandbox->uid_lock_dir);
+    r = jr_absolute_path(parser, "sandbox.uid_lock_dir", sandbox->uid_lock_dir);
     if (r < 0)
         return r;
 
-    r = config_string(parser, section, "sandbox", "cgroup_parent", "ccx",
+    r = jr_string(parser, section, "sandbox", "cgroup_parent", "ccx",
                       &sandbox->cgroup_parent);
     if (r < 0)
         return r;
 
     /* It names a subtree under the worker's own cgroup, never a path elsewhere. */
-    if (sandbox->cgroup_parent[0] == '/' || path_has_dotdot(sandbox->cgroup_parent))
-        return config_fail(parser, "sandbox.cgroup_parent",
+    if (sandbox->cgroup_parent[0] == '/' || jr_path_has_dotdot(sandbox->cgroup_parent))
+        return jr_fail(parser, "sandbox.cgroup_parent",
                            "must be a relative cgroup name without \"..\"");
 
     return config_read_profile_path(parser, section, sandbox);
@@ -557,12 +309,12 @@ static bool language_name_valid(const char *name)
     return true;
 }
 
-static int config_read_compile(struct config_parser *parser, json_t *compile,
+static int config_read_compile(struct jr_file *parser, json_t *compile,
                                const char *prefix, const struct ccx_config *config,
                                struct language *language)
 {
     static const char *const keys[] = { "run", "limits" };
-    char field[CONFIG_FIELD_MAX];
+    char field[JR_FIELD_MAX];
     json_t *limits;
     int r;
 
@@ -570,15 +322,15 @@ static int config_read_compile(struct config_parser *parser, json_t *compile,
     if (!compile)
         return 0;
 
-    r = config_want_object(parser, compile, prefix);
+    r = jr_want_object(parser, compile, prefix);
     if (r < 0)
         return r;
 
-    r = config_check_keys(parser, compile, prefix, keys, 2);
+    r = jr_check_keys(parser, compile, prefix, keys, 2);
     if (r < 0)
         return r;
 
-    r = config_strv(parser, json_object_get(compile, "run"), field_join(field, prefix, "run"),
+    r = jr_strv(parser, json_object_get(compile, "run"), jr_join(field, prefix, "run"),
                     true, &language->compile_argv);
     if (r < 0)
         return r;
@@ -587,12 +339,12 @@ static int config_read_compile(struct config_parser *parser, json_t *compile,
     if (!limits)
         return 0;
 
-    field_join(field, prefix, "limits");
-    r = config_want_object(parser, limits, field);
+    jr_join(field, prefix, "limits");
+    r = jr_want_object(parser, limits, field);
     if (r < 0)
         return r;
 
-    r = config_check_keys(parser, limits, field, limits_field_names, LIMITS_FIELD_COUNT);
+    r = jr_check_keys(parser, limits, field, limits_field_names, LIMITS_FIELD_COUNT);
     if (r < 0)
         return r;
 
@@ -601,7 +353,7 @@ static int config_read_compile(struct config_parser *parser, json_t *compile,
     for (int i = 0; i < LIMITS_FIELD_COUNT; i++) {
         uint64_t *value = limits_field(&language->compile_limits, i);
 
-        r = config_u64(parser, limits, field, limits_field_names[i], false, *value, 1, INT64_MAX,
+        r = jr_u64(parser, limits, field, limits_field_names[i], false, *value, 1, INT64_MAX,
                        value);
         if (r < 0)
             return r;
@@ -609,51 +361,51 @@ static int config_read_compile(struct config_parser *parser, json_t *compile,
     return 0;
 }
 
-static int config_read_language(struct config_parser *parser, const char *name, json_t *obj,
+static int config_read_language(struct jr_file *parser, const char *name, json_t *obj,
                                 const struct ccx_config *config, struct language *language)
 {
     static const char *const keys[] = { "source_name", "compile", "run" };
-    char prefix[CONFIG_FIELD_MAX];
-    char field[CONFIG_FIELD_MAX];
+    char prefix[JR_FIELD_MAX];
+    char field[JR_FIELD_MAX];
     int r;
 
-    field_join(prefix, "languages", name);
+    jr_join(prefix, "languages", name);
     if (!language_name_valid(name))
-        return config_fail(parser, prefix,
+        return jr_fail(parser, prefix,
                            "a language name is 1 to 32 characters of A-Z a-z 0-9 _ - + .");
 
-    r = config_want_object(parser, obj, prefix);
+    r = jr_want_object(parser, obj, prefix);
     if (r < 0)
         return r;
 
-    r = config_check_keys(parser, obj, prefix, keys, 3);
+    r = jr_check_keys(parser, obj, prefix, keys, 3);
     if (r < 0)
         return r;
 
     language->name = strdup(name);
     if (!language->name)
-        return config_oom(parser);
+        return jr_oom(parser);
 
-    r = config_string(parser, obj, prefix, "source_name", NULL, &language->source_name);
+    r = jr_string(parser, obj, prefix, "source_name", NULL, &language->source_name);
     if (r < 0)
         return r;
 
     if (strchr(language->source_name, '/') || strcmp(language->source_name, ".") == 0 ||
         strcmp(language->source_name, "..") == 0 || strlen(language->source_name) > 255)
-        return config_fail(parser, field_join(field, prefix, "source_name"),
+        return jr_fail(parser, jr_join(field, prefix, "source_name"),
                            "must be a plain file name (no '/'), not \"%s\"",
                            language->source_name);
 
     r = config_read_compile(parser, json_object_get(obj, "compile"),
-                            field_join(field, prefix, "compile"), config, language);
+                            jr_join(field, prefix, "compile"), config, language);
     if (r < 0)
         return r;
 
-    return config_strv(parser, json_object_get(obj, "run"), field_join(field, prefix, "run"),
+    return jr_strv(parser, json_object_get(obj, "run"), jr_join(field, prefix, "run"),
                        true, &language->run_argv);
 }
 
-static int config_read_languages(struct config_parser *parser, json_t *root,
+static int config_read_languages(struct jr_file *parser, json_t *root,
                                  struct ccx_config *config)
 {
     json_t *section = json_object_get(root, "languages");
@@ -662,17 +414,17 @@ static int config_read_languages(struct config_parser *parser, json_t *root,
     size_t count;
     int r;
 
-    r = config_want_object(parser, section, "languages");
+    r = jr_want_object(parser, section, "languages");
     if (r < 0)
         return r;
 
     count = json_object_size(section);
     if (count == 0)
-        return config_fail(parser, "languages", "must name at least one language");
+        return jr_fail(parser, "languages", "must name at least one language");
 
     config->languages = calloc(count, sizeof(*config->languages));
     if (!config->languages)
-        return config_oom(parser);
+        return jr_oom(parser);
 
     json_object_foreach(section, name, value) {
         struct language *language = &config->languages[config->language_count];
@@ -686,12 +438,29 @@ static int config_read_languages(struct config_parser *parser, json_t *root,
     return 0;
 }
 
-static int config_read_top(struct config_parser *parser, json_t *root, struct ccx_config *config)
+/* The tenant policy file, beside the config when relative; absent: the built-in policy. */
+static int config_read_policy_path(struct jr_file *parser, json_t *root,
+                                   struct ccx_config *config)
+{
+    _cleanup_free_ char *value = NULL;
+    int r;
+
+    if (!json_object_get(root, "policy"))
+        return 0;
+
+    r = jr_string(parser, root, "", "policy", NULL, &value);
+    if (r < 0)
+        return r;
+
+    return jr_path_beside(parser, value, &config->policy_path);
+}
+
+static int config_read_top(struct jr_file *parser, json_t *root, struct ccx_config *config)
 {
     static const char *const keys[] = {
         "redis_url", "result_ttl_s", "events_maxlen", "max_job_bytes", "max_files",
         "max_args", "shutdown_grace_s", "lease_ms", "max_attempts", "retry_backoff_ms",
-        "poison_deliveries", "limits", "sandbox", "languages",
+        "poison_deliveries", "limits", "sandbox", "languages", "policy",
     };
     static const struct config_number numbers[] = {
         { "result_ttl_s", 86400, 1, INT32_MAX, offsetof(struct ccx_config, result_ttl_s) },
@@ -714,13 +483,13 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
     int r;
 
     if (!json_is_object(root))
-        return config_fail(parser, "(top level)", "must be a JSON object");
+        return jr_fail(parser, "(top level)", "must be a JSON object");
 
-    r = config_check_keys(parser, root, "", keys, sizeof(keys) / sizeof(keys[0]));
+    r = jr_check_keys(parser, root, "", keys, sizeof(keys) / sizeof(keys[0]));
     if (r < 0)
         return r;
 
-    r = config_string(parser, root, "", "redis_url", CONFIG_DEFAULT_REDIS_URL,
+    r = jr_string(parser, root, "", "redis_url", CONFIG_DEFAULT_REDIS_URL,
                       &config->redis_url);
     if (r < 0)
         return r;
@@ -729,16 +498,20 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
         const struct config_number *n = &numbers[i];
         uint64_t *field = (uint64_t *)((char *)config + n->offset);
 
-        r = config_u64(parser, root, "", n->key, false, n->def, n->min, n->max, field);
+        r = jr_u64(parser, root, "", n->key, false, n->def, n->min, n->max, field);
         if (r < 0)
             return r;
     }
 
     /* A job quarantined only after it ran out of attempts would never be quarantined. */
     if (config->poison_deliveries > config->max_attempts)
-        return config_fail(parser, "poison_deliveries",
+        return jr_fail(parser, "poison_deliveries",
                            "must be at most max_attempts (%llu)",
                            (unsigned long long)config->max_attempts);
+
+    r = config_read_policy_path(parser, root, config);
+    if (r < 0)
+        return r;
 
     r = config_read_limits(parser, root, config);
     if (r < 0)
@@ -753,41 +526,23 @@ static int config_read_top(struct config_parser *parser, json_t *root, struct cc
 
 int config_load(const char *path, struct ccx_config **ret_config, char *err, size_t err_size)
 {
-    struct config_parser parser = { .path = path, .err = err, .err_size = err_size };
-    _cleanup_fclose_ FILE *file = NULL;
+    struct jr_file parser = { .path = path, .err = err, .err_size = err_size };
     json_auto_t *root = NULL;
     struct ccx_config *config;
-    json_error_t json_err;
     int r;
 
-    if (err && err_size > 0)
-        err[0] = '\0';
-
-    file = fopen(path, "re");
-    if (!file) {
-        r = -errno;
-        if (err && err_size > 0)
-            snprintf(err, err_size, "%s: cannot open: %s", path, strerror(-r));
+    r = jr_load(&parser, &root);
+    if (r < 0)
         return r;
-    }
-
-    /* Duplicate keys are rejected: with two values for one field, one would be ignored. */
-    root = json_loadf(file, JSON_REJECT_DUPLICATES, &json_err);
-    if (!root) {
-        if (err && err_size > 0)
-            snprintf(err, err_size, "%s:%d:%d: invalid JSON: %s", path, json_err.line,
-                     json_err.column, json_err.text);
-        return -EINVAL;
-    }
 
     config = calloc(1, sizeof(*config));
     if (!config)
-        return config_oom(&parser);
+        return jr_oom(&parser);
 
     config->path = strdup(path);
     if (!config->path) {
         config_free(config);
-        return config_oom(&parser);
+        return jr_oom(&parser);
     }
 
     r = config_read_top(&parser, root, config);
@@ -804,8 +559,8 @@ static void language_clear(struct language *language)
 {
     free(language->name);
     free(language->source_name);
-    strv_free(language->compile_argv);
-    strv_free(language->run_argv);
+    jr_strv_free(language->compile_argv);
+    jr_strv_free(language->run_argv);
 }
 
 void config_free(struct ccx_config *config)
@@ -816,7 +571,7 @@ void config_free(struct ccx_config *config)
         return;
 
     sandbox = &config->sandbox;
-    strv_free(sandbox->ro_binds);
+    jr_strv_free(sandbox->ro_binds);
     for (size_t i = 0; i < sandbox->symlink_count; i++) {
         free(sandbox->symlinks[i].path);
         free(sandbox->symlinks[i].target);
@@ -836,6 +591,7 @@ void config_free(struct ccx_config *config)
     free(config->languages);
 
     free(config->path);
+    free(config->policy_path);
     free(config->redis_url);
     free(config);
 }

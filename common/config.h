@@ -67,6 +67,7 @@ struct ccx_config {
     uint64_t max_attempts;   /* runs of one job at most, and the ceiling of a job's own */
     uint64_t retry_backoff_ms; /* wait before the 2nd run after internal_error, doubled after */
     uint64_t poison_deliveries; /* holders lost (worker died, lease ran out) before quarantine */
+    char *policy_path;       /* the tenant policy file (common/policy.h); NULL: built-in */
     struct limits limits_default;
     struct limits limits_max;
     struct sandbox_config sandbox;

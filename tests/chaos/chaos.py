@@ -167,6 +167,7 @@ def write_configs():
         _merge(config, {
             "lease_ms": LEASE_MS,
             "shutdown_grace_s": 5,
+            "policy": os.path.join(SOURCE_DIR, "deploy", "policy.json"),
             "sandbox": {
                 "cgroup_parent": cgroup_parents[h],
                 "run_dir": run_dirs[h],

@@ -161,6 +161,7 @@ def fleet_config(path, overrides=None):
     config["sandbox"]["run_dir"] = run_dir
     config["sandbox"]["seccomp_profile"] = os.path.join(SOURCE_DIR, "deploy",
                                                         config["sandbox"]["seccomp_profile"])
+    config["policy"] = os.path.join(SOURCE_DIR, "deploy", config["policy"])
     _merge(config, overrides or {})
     with open(path, "w") as f:
         json.dump(config, f, indent=2)
