@@ -406,7 +406,7 @@ static int intake_item_build(const struct intake *intake, struct job *job, size_
 static int intake_admit(struct intake *intake, struct intake_item *items, size_t count,
                         redisReply **ret_reply)
 {
-    size_t argc = 4 + INTAKE_SCRIPT_ARGS + count * INTAKE_ITEM_ARGS;
+    size_t argc = 7 + INTAKE_SCRIPT_ARGS + count * INTAKE_ITEM_ARGS; /* EVAL, script, 4 keys */
     _cleanup_free_ const char **argv = calloc(argc, sizeof(*argv));
     _cleanup_free_ size_t *argv_len = calloc(argc, sizeof(*argv_len));
     size_t mark_len = 1 + strlen(INTAKE_REASON_MARK);

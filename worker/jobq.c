@@ -317,7 +317,8 @@ static const char jobq_retry_script[] =
  *   ARGV[9] the ops event (msgpack)   ARGV[10] how the caller's own run ended, or "" when it
  *   did not run the job   ARGV[11] the host   ARGV[12] this consumer   ARGV[13] that run's
  *   reason   ARGV[14] the job id   ARGV[15] the tenant   ARGV[16] the attempts, should the
- *   hash be gone   ARGV[17] ccx:cancel:<id>, removed with the answer
+ *   hash be gone   ARGV[17] ccx:cancel:<id>, removed with the answer   ARGV[18] the
+ *   job_finished event
  * The original message is copied from the stream entry here, so that nothing else has to
  * carry it. Like the finish script, a missing lease does not fence, and SET NX keeps a
  * first answer: then nothing goes to ccx:dead either, since the job was answered. Returns 1
@@ -361,6 +362,8 @@ static const char jobq_bury_script[] =
     "    event[#event + 1] = '" KEY_EVENTS_FIELD "'\n"
     "    event[#event + 1] = ARGV[9]\n"
     "    redis.call(unpack(event))\n"
+    "    event[#event] = ARGV[18]\n"
+    "    redis.call(unpack(event))\n"
     "    redis.call('HINCRBY', KEYS[7], 'dead_letters', 1)\n"
     "    if ARGV[6] == 'poison' then\n"
     "        redis.call('HINCRBY', KEYS[7], 'poison_quarantines', 1)\n"
@@ -395,7 +398,8 @@ static const char jobq_bury_script[] =
  *   ARGV[1] the result (msgpack)   ARGV[2] TTL in seconds   ARGV[3] the group
  *   ARGV[4] the stream entry id   ARGV[5] the caller's token   ARGV[6] ccx:cancel:<id>,
  *   removed with the entry (a mark left behind would cancel a later job under the id)
- *   ARGV[7] the result's status
+ *   ARGV[7] the result's status   ARGV[8] its job_finished event   ARGV[9] the events
+ *   stream's cap (0: none)
  * A token that is not the entry's any more means another worker has the job now: nothing
  * is written, whatever the first run found. No lease at all means nobody else holds one:
  * another holder finished (then SET NX keeps its answer) or Redis lost its data (then this
@@ -406,7 +410,8 @@ static const char jobq_bury_script[] =
  * nothing to acknowledge, and that must not keep the entry in the stream. Returns 1 when
  * this call stored the result, 0 when one was there, -1 for a stale token, plus 2 when
  * there was no lease (after a failover that lost the claim, say), so that the worker can
- * say so. */
+ * say so. job_finished goes to ccx:events with a stored result, in the same step as the
+ * tenant's running count drops: no reader sees a tenant run more than its cap. */
 static const char jobq_finish_script[] =
     JOBQ_LUA_UNCOUNT
     JOBQ_LUA_OUTCOME
@@ -424,6 +429,12 @@ static const char jobq_finish_script[] =
     "uncount(KEYS[5])\n"
     "redis.call('DEL', KEYS[5])\n"
     "redis.call('DEL', ARGV[6])\n"
+    "if stored then\n"
+    "    local add = {'XADD', '" KEY_EVENTS "'}\n"
+    "    if tonumber(ARGV[9]) > 0 then add[3] = 'MAXLEN'; add[4] = '~'; add[5] = ARGV[9] end\n"
+    "    add[#add + 1] = '*'; add[#add + 1] = '" KEY_EVENTS_FIELD "'; add[#add + 1] = ARGV[8]\n"
+    "    redis.call(unpack(add))\n"
+    "end\n"
     "if stored and tenant then tenant_outcome(tenant, ARGV[7]) end\n"
     "local answer = 0\n"
     "if stored then answer = 1 end\n"
@@ -1591,8 +1602,9 @@ struct jobq_batch {
 
     msgpack_sbuffer *events; /* one encoded event each */
     bool *event_done;
-    size_t event_count;      /* the last is job_finished, sent only with a stored result */
+    size_t event_count;
     const char *status;      /* the result's, for the finish script */
+    msgpack_sbuffer finished; /* job_finished, published by the script with the result */
     char maxlen[32];
 
     /* Only for the bury script (bury is true). */
@@ -1637,6 +1649,7 @@ static void jobq_batch_clear(struct jobq_batch *batch)
     free(batch->cancel_key);
     msgpack_sbuffer_destroy(&batch->result);
     msgpack_sbuffer_destroy(&batch->dead_event);
+    msgpack_sbuffer_destroy(&batch->finished);
     for (size_t i = 0; i < batch->event_count; i++)
         msgpack_sbuffer_destroy(&batch->events[i]);
     free(batch->events);
@@ -1653,6 +1666,7 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
 
     msgpack_sbuffer_init(&batch->result);
     msgpack_sbuffer_init(&batch->dead_event);
+    msgpack_sbuffer_init(&batch->finished);
     batch->entry_id = job->entry_id;
     batch->job_id = id;
     batch->tenant = result->tenant ? result->tenant : job->tenant ? job->tenant : "default";
@@ -1687,10 +1701,8 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
             return r;
     }
 
-    msgpack_sbuffer_init(&batch->events[batch->event_count]);
-    batch->event_count++;
     return jobq_encode_finished(jobq, job, result, id, batch->tenant, now_ms,
-                                &batch->events[batch->event_count - 1]);
+                                &batch->finished);
 }
 
 /* Turns an initialised batch into a burial: the ops event on ccx:events names why. Returns
@@ -1725,34 +1737,30 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
     const char *eval[] = { "EVAL", jobq_finish_script, "5", batch->result_key,
                            batch->reply_key, KEY_JOBS, KEY_LEASES, batch->lease_key,
                            batch->result.data, batch->ttl, KEY_WORKER_GROUP, batch->entry_id,
-                           batch->token, batch->cancel_key, batch->status };
+                           batch->token, batch->cancel_key, batch->status,
+                           batch->finished.data, batch->maxlen };
     const char *bury[] = { "EVAL", jobq_bury_script, "8", batch->result_key, batch->reply_key,
                            KEY_JOBS, KEY_LEASES, batch->lease_key, KEY_DEAD, KEY_STATS,
                            KEY_EVENTS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
                            batch->entry_id, batch->token, batch->why, batch->reason,
                            batch->maxlen, batch->dead_event.data, batch->ended, jobq->host,
                            jobq->consumer, batch->run_reason, batch->job_id, batch->tenant,
-                           batch->attempts, batch->cancel_key };
+                           batch->attempts, batch->cancel_key, batch->finished.data };
     const char **argv = batch->bury ? bury : eval;
-    int argc = batch->bury ? 28 : 15;
+    int argc = batch->bury ? 29 : 17;
     int result_at = batch->bury ? 11 : 8;
     int event_at = batch->bury ? 19 : -1;
-    size_t argv_len[28];
+    int finished_at = batch->bury ? 28 : 15;
+    size_t argv_len[29];
 
     /* The msgpack arguments are bytes, not C strings. */
     for (int i = 0; i < argc; i++)
-        argv_len[i] = i == result_at  ? batch->result.size
-                      : i == event_at ? batch->dead_event.size
-                                      : strlen(argv[i]);
+        argv_len[i] = i == result_at     ? batch->result.size
+                      : i == event_at    ? batch->dead_event.size
+                      : i == finished_at ? batch->finished.size
+                                         : strlen(argv[i]);
 
     return redisAppendCommandArgv(jobq->context, argc, argv, argv_len) == 0 ? 0 : -ENOMEM;
-}
-
-/* job_finished (the last event) goes out only with the result that this batch stored: a
- * job answered already has had its own. */
-static bool jobq_batch_event_due(const struct jobq_batch *batch, size_t index)
-{
-    return index + 1 < batch->event_count || batch->stored == 1;
 }
 
 /* Queues one XADD per event Redis has not confirmed yet. Returns 0 or -ENOMEM. */
@@ -1761,7 +1769,7 @@ static int jobq_batch_append_events(struct jobq *jobq, const struct jobq_batch *
     for (size_t i = 0; i < batch->event_count; i++) {
         int r;
 
-        if (batch->event_done[i] || !jobq_batch_event_due(batch, i))
+        if (batch->event_done[i])
             continue;
         r = jobq_append_event(jobq, batch->maxlen, &batch->events[i]);
         if (r < 0)
@@ -1817,7 +1825,7 @@ static int jobq_batch_send_events(struct jobq *jobq, const struct job *job,
     for (size_t i = 0; i < batch->event_count; i++) {
         _cleanup_reply_ redisReply *reply = NULL;
 
-        if (batch->event_done[i] || !jobq_batch_event_due(batch, i))
+        if (batch->event_done[i])
             continue;
 
         if (redisGetReply(jobq->context, (void **)&reply) != REDIS_OK)

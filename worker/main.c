@@ -413,11 +413,16 @@ static struct ccx_config *worker_load_config(const struct options *opts)
 static struct policy *worker_load_policy(const struct ccx_config *config)
 {
     struct policy *policy = NULL;
+    char err[512] = "", quoted[LOG_QUOTE_SIZE];
     int r;
 
-    r = policy_builtin(config, &policy);
+    if (config->policy_path)
+        r = policy_load(config->policy_path, config, &policy, err, sizeof(err));
+    else
+        r = policy_builtin(config, &policy);
     if (r < 0) {
-        log_err("worker_start_failed", "stage=policy errno=%d", -r);
+        log_err("worker_start_failed", "stage=policy errno=%d error=%s", -r,
+                log_quote(quoted, err[0] ? err : strerror(-r)));
         return NULL;
     }
     return policy;
