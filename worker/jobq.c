@@ -193,11 +193,11 @@ static const char jobq_claim_script[] =
  * hash's, else the config's), the entry is marked dead (and stays so until buried).
  * An entry the intake admitted (fair=1 in its hash) is in no pending list: it is taken over
  * by its lease hash alone, and keeps its count in its tenant's running (its job still runs,
- * as far as anyone knows).
+ * as far as anyone knows). So is any other entry still in the stream that the group has no
+ * pending delivery for (its hash was dropped as corrupt, say): it is marked fair=1.
  * The hash key is built here: the script runs on one Redis, not a cluster. Returns {0}
  * when there is nothing to take, {1, kind, {entry, fields}} (kind "expired" or "orphan"),
- * {2, entry} when the entry was gone from the stream (its lease is cleared), {3, entry}
- * when it was no longer pending (its expiry is cleared; the hash stays), {4, kind, {entry,
+ * {2, entry} when the entry was gone from the stream (its lease is cleared), {4, kind, {entry,
  * fields}, token, why, attempts, holders lost, how the last attempt ended, its reason} when
  * the entry is to be buried (why: "poison" or "max_attempts"). */
 static const char jobq_reclaim_script[] =
@@ -237,10 +237,7 @@ static const char jobq_reclaim_script[] =
     "end\n"
     "if redis.call('HGET', hash, 'fair') ~= '1' then\n"
     "    local moved = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, entry, 'JUSTID')\n"
-    "    if #moved == 0 then\n"
-    "        redis.call('ZREM', KEYS[2], entry)\n"
-    "        return {3, entry}\n"
-    "    end\n"
+    "    if #moved == 0 then redis.call('HSET', hash, 'fair', '1') end\n"
     "end\n"
     "local f = redis.call('HMGET', hash, 'state', 'attempt', 'host', 'consumer',\n"
     "                     'max_attempts')\n"
@@ -453,8 +450,8 @@ static const char jobq_finish_script[] =
  * the tenant's queued counts and joins its running (counted=1); then it is leased as
  * jobq_claim_script leases: an answered job is retired, an entry gone from the stream has its
  * hash removed, cancel and deadline give the verdict. Returns {1, token, attempt, verdict,
- * {entry, fields}}, {0, entry} when the entry was retired (answered already, or
- * gone), {-3, wait_ms} when jobs wait but no tenant is eligible (wait_ms until the earliest
+ * {entry, fields}}, {0, entry, job id, tenant, why} when the entry was retired instead (why:
+ * "answered" already, or "entry_gone" from the stream), {-3, wait_ms} when jobs wait but no tenant is eligible (wait_ms until the earliest
  * token, 0 when only caps on running hold them: a finish wakes a worker), {-4} when no
  * tenant has ready entries (the wake tokens left are dropped). */
 static const char jobq_fair_claim_script[] =
@@ -477,16 +474,16 @@ static const char jobq_fair_claim_script[] =
     "    local f = redis.call('HMGET', hash, 'job_id', 'bytes', 'deadline')\n"
     "    redis.call('HINCRBY', th, 'queued', -1)\n"
     "    redis.call('HINCRBY', th, 'queued_bytes', -(tonumber(f[2]) or 0))\n"
+    "    local job_id = f[1] or entry\n"
     "    local found = redis.call('XRANGE', KEYS[2], entry, entry)\n"
     "    if #found == 0 then\n"
     "        redis.call('DEL', hash)\n"
-    "        return {0, entry}\n"
+    "        return {0, entry, job_id, tenant, 'entry_gone'}\n"
     "    end\n"
-    "    local job_id = f[1] or entry\n"
     "    if redis.call('EXISTS', '" KEY_RESULT_PREFIX "' .. job_id) == 1 then\n"
     "        redis.call('XDEL', KEYS[2], entry)\n"
     "        redis.call('DEL', hash)\n"
-    "        return {0, entry}\n"
+    "        return {0, entry, job_id, tenant, 'answered'}\n"
     "    end\n"
     "    local attempt = redis.call('HINCRBY', hash, 'attempt', 1)\n"
     "    local token = redis.call('INCR', KEYS[4])\n"
@@ -1469,10 +1466,16 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
                                                                    : jobq_reply_int(reply, 1));
         return JOBQ_FAIR_WAIT;
     }
-    if (code == 0 && reply->elements == 2 && reply->element[1]->type == REDIS_REPLY_STRING) {
+    if (code == 0 && reply->elements == 5 && reply->element[1]->type == REDIS_REPLY_STRING &&
+        reply->element[2]->type == REDIS_REPLY_STRING &&
+        reply->element[3]->type == REDIS_REPLY_STRING &&
+        reply->element[4]->type == REDIS_REPLY_STRING) {
+        struct job named = { .id = reply->element[2]->str, .tenant = reply->element[3]->str };
+        bool answered = strcmp(reply->element[4]->str, "answered") == 0;
+
         jobq_healthy(jobq);
-        log_info("job_entry_retired", "entry_id=%s reason=answered_or_gone",
-                 reply->element[1]->str);
+        log_job(&named, LOG_LEVEL_INFO, answered ? "job_already_answered" : "job_entry_vanished",
+                "entry_id=%s action=retired", reply->element[1]->str);
         return 0;
     }
 

@@ -408,21 +408,27 @@ static struct ccx_config *worker_load_config(const struct options *opts)
     return config;
 }
 
-/* The tenant policy the config names, else the built-in one. Returns it, or NULL after
- * logging why. */
+/* The tenant policy the config names, else the built-in one. A file that does not load
+ * (it names limits over this config's ceilings, say) leaves the built-in policy in force,
+ * loudly: jobs keep flowing, without the file's quotas. Returns it, or NULL after logging
+ * why (out of memory). */
 static struct policy *worker_load_policy(const struct ccx_config *config)
 {
     struct policy *policy = NULL;
     char err[512] = "", quoted[LOG_QUOTE_SIZE];
     int r;
 
-    if (config->policy_path)
+    if (config->policy_path) {
         r = policy_load(config->policy_path, config, &policy, err, sizeof(err));
-    else
-        r = policy_builtin(config, &policy);
-    if (r < 0) {
-        log_err("worker_start_failed", "stage=policy errno=%d error=%s", -r,
+        if (r >= 0)
+            return policy;
+        log_err("policy_load_failed", "errno=%d error=%s action=builtin_policy", -r,
                 log_quote(quoted, err[0] ? err : strerror(-r)));
+    }
+
+    r = policy_builtin(config, &policy);
+    if (r < 0) {
+        log_err("worker_start_failed", "stage=policy errno=%d", -r);
         return NULL;
     }
     return policy;
