@@ -1,7 +1,8 @@
 /* The worker pool: one ccx-worker process per slot, each restarted after a per-slot backoff
- * when it dies, all stopped together on shutdown; beside them, optionally, the host's intake. Runs on libev's default loop, the only loop
- * on which ev_child watchers work. The pool logs its own events (worker_started,
- * worker_exited, worker_restarting, worker_spawn_failed, worker_killed). */
+ * when it dies, all stopped together on shutdown; beside them, optionally, the host's
+ * intake. Runs on libev's default loop, the only loop on which ev_child watchers work. The
+ * pool logs its own events (worker_started, worker_exited, worker_restarting,
+ * worker_spawn_failed, worker_killed, intake_spawned, intake_exited). */
 #ifndef CCX_SUPERVISOR_POOL_H
 #define CCX_SUPERVISOR_POOL_H
 

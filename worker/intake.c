@@ -136,7 +136,7 @@ struct intake {
     struct jobq *answers;            /* finishes the jobs rejected at decoding */
     uint64_t backoff_ms;             /* 0 while healthy */
     bool outage;                     /* redis_unreachable logged, redis_reconnected not */
-    const volatile sig_atomic_t *stop;
+    volatile sig_atomic_t *stop;     /* the process's; also ends a finish's retries */
 };
 
 /* One decoded entry of a batch, and what the admission script gets for it. */
@@ -330,7 +330,7 @@ static void intake_reject(struct intake *intake, const struct job *job)
     snprintf(lease.entry_id, sizeof(lease.entry_id), "%s", job->entry_id);
     r = intake_result(intake, job, job->reject_reason, &result);
     if (r == 0)
-        r = jobq_finish(intake->answers, job, &lease, &result, (volatile sig_atomic_t *)intake->stop);
+        r = jobq_finish(intake->answers, job, &lease, &result, intake->stop);
     result_clear(&result);
 
     if (r >= 0)
@@ -543,7 +543,7 @@ static const redisReply *intake_entries(const redisReply *reply)
 }
 
 int intake_run(const struct ccx_config *config, const struct policy *policy,
-               const char *redis_url, const volatile sig_atomic_t *stop)
+               const char *redis_url, volatile sig_atomic_t *stop)
 {
     struct intake intake = { .config = config, .policy = policy, .url = redis_url,
                              .stop = stop };

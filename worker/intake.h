@@ -17,6 +17,6 @@
  * failures are logged once per outage and retried with backoff. Returns 0 when stopped, or
  * -ENOMEM. Logs its own events (intake_started, job_rejected, job_over_quota, ...). */
 int intake_run(const struct ccx_config *config, const struct policy *policy,
-               const char *redis_url, const volatile sig_atomic_t *stop);
+               const char *redis_url, volatile sig_atomic_t *stop);
 
 #endif

@@ -451,9 +451,10 @@ static const char jobq_finish_script[] =
  * jobq_claim_script leases: an answered job is retired, an entry gone from the stream has its
  * hash removed, cancel and deadline give the verdict. Returns {1, token, attempt, verdict,
  * {entry, fields}}, {0, entry, job id, tenant, why} when the entry was retired instead (why:
- * "answered" already, or "entry_gone" from the stream), {-3, wait_ms} when jobs wait but no tenant is eligible (wait_ms until the earliest
- * token, 0 when only caps on running hold them: a finish wakes a worker), {-4} when no
- * tenant has ready entries (the wake tokens left are dropped). */
+ * "answered" already, or "entry_gone" from the stream), {-3, wait_ms} when jobs wait but no
+ * tenant is eligible (wait_ms until the earliest token, 0 when only caps on running hold
+ * them: a finish wakes a worker), {-4} when no tenant has ready entries (the wake tokens
+ * left are dropped). */
 static const char jobq_fair_claim_script[] =
     JOBQ_LUA_NOW
     JOBQ_LUA_STARTED
