@@ -1,13 +1,16 @@
 /* The job queue over Redis streams.
  *
- * Clients add entries to ccx:jobs; workers read them through the consumer group ccx-workers.
- * A finished entry is acknowledged and deleted in the same script that stores its result, so
- * the stream holds only the backlog and the group can always start at id 0: that stays true
- * when Redis restarts without the group, and the group is simply created again.
+ * Clients add entries to ccx:jobs; the host's intake (worker/intake.c) reads them through the
+ * consumer group ccx-workers and puts them on their tenants' ready lists, and workers take
+ * them from there with the fair claim (docs/FAIRNESS.md). Entries delivered to a worker's
+ * own consumer (from before the intake, or handed back) are still read from the group.
+ * A finished entry is deleted in the same script that stores its result, so the stream holds
+ * only the backlog and the group can always start at id 0.
  *
  * Leases: a worker runs an entry only once a script has given it a lease (ccx:lease:<entry>,
  * with a fencing token from ccx:token and an expiry in ccx:leases, on Redis's clock) and the
- * group's pending list names it as the entry's consumer. Its supervisor renews the lease;
+ * group's pending list, or for an admitted entry the lease hash, names it as the entry's
+ * consumer. Its supervisor renews the lease;
  * when it runs out, any idle worker takes the entry over (XCLAIM, a new token), and the first
  * holder's result script then stores nothing. Only Redis's clock decides expiry, so hosts
  * need not agree on the time.
