@@ -87,8 +87,9 @@ struct supervisor {
 static const char usage_text[] =
     "usage: ccx-supervisor [--redis URL] [--workers N] [--config PATH] [--worker-bin PATH]\n"
     "\n"
-    "Runs N ccx-worker processes (default: one per CPU) in the foreground and restarts the\n"
-    "ones that die. SIGTERM or SIGINT stops them; a second one kills them at once.\n"
+    "Runs N ccx-worker processes (default: one per CPU) and the host's intake\n"
+    "(ccx-worker --intake) in the foreground and restarts the ones that die. SIGTERM or\n"
+    "SIGINT stops them; a second one kills them at once.\n"
     "\n"
     "  --redis URL        Redis for the workers (default: $CCX_REDIS_URL, else the config's)\n"
     "  --workers N        number of workers, 1 to 1024\n"
