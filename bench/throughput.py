@@ -1,5 +1,7 @@
 """Jobs per second a fleet sustains: pipelines N jobs onto ccx:jobs in one round trip, then
 takes every reply with BLPOP. jobs/s = N / (time from the first XADD to the last reply).
+With --tenants T the jobs go round-robin to T tenants (bench-t0, bench-t1, ...): with T above
+1 nearly every job finds its worker's waiting sandbox children cloned for another tenant.
 
 Prints one JSON object: jobs, elapsed_s, jobs_per_s, not_ok, statuses."""
 
@@ -21,6 +23,8 @@ def main():
     p.add_argument("--language", default="python")
     p.add_argument("--source", required=True, help="program file for every job")
     p.add_argument("--timeout", type=float, default=600, help="seconds for all replies")
+    p.add_argument("--tenants", type=int, default=0,
+                   help="round-robin over this many tenants (0: jobs name none)")
     args = p.parse_args()
 
     with open(args.source, "rb") as f:
@@ -31,8 +35,10 @@ def main():
 
     start = time.monotonic()
     pipe = r.pipeline(transaction=False)
-    for job_id in ids:
+    for i, job_id in enumerate(ids):
         job = {"id": job_id, "language": args.language, "source": source}
+        if args.tenants > 0:
+            job["tenant"] = f"bench-t{i % args.tenants}"
         pipe.xadd("ccx:jobs", {"job": msgpack.packb(job, use_bin_type=True)})
     pipe.execute()
 
@@ -45,7 +51,7 @@ def main():
         statuses[msgpack.unpackb(reply[1], raw=False)["status"]] += 1
     elapsed = time.monotonic() - start
 
-    print(json.dumps({"jobs": args.jobs, "elapsed_s": elapsed, "jobs_per_s": args.jobs / elapsed,
+    print(json.dumps({"jobs": args.jobs, "tenants": args.tenants, "elapsed_s": elapsed, "jobs_per_s": args.jobs / elapsed,
                       "not_ok": args.jobs - statuses["ok"], "statuses": dict(statuses)}))
 
 

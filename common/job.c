@@ -752,6 +752,7 @@ static int reader_limits(struct job_reader *reader)
 
         if (val->type != MSGPACK_OBJECT_POSITIVE_INTEGER || val->via.u64 == 0)
             return job_reject(job, "limits.%s must be a positive integer", name);
+        job->limits_set[index] = true;
 
         ceiling = limits_field_get(&reader->config->limits_max, index);
         if (val->via.u64 > ceiling)
@@ -849,6 +850,7 @@ static struct job *job_new(const char *entry_id, const struct ccx_config *config
         return NULL;
 
     job->limits = config->limits_default;
+    job->children = true;
     job->attempt = 1;
     job->max_attempts = (uint32_t)config->max_attempts;
     return TAKE_PTR(job);
@@ -968,8 +970,82 @@ void job_free(struct job *job)
     free(job->main);
     free(job->stdin_data);
     free(job->meta);
+    free(job->policy_version);
+    free(job->seccomp_profile);
     free(job->reject_reason);
     free(job);
+}
+
+/* ==== Tenant policy ==== */
+
+/* The tenant's languages, "python, c", for the reason that refuses another. */
+static void tenant_language_list(const struct tenant_policy *tenant, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; tenant->languages && tenant->languages[i] && len < size; i++) {
+        int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "", tenant->languages[i]);
+
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+}
+
+/* Limits the job left out take the tenant's defaults; those it set must keep within the
+ * tenant's ceilings (its defaults do: the policy loader sees to that). */
+static int job_apply_limits(struct job *job, const struct tenant_policy *tenant)
+{
+    for (int i = 0; i < LIMITS_FIELD_COUNT; i++) {
+        uint64_t ceiling = limits_field_get(&tenant->limits_max, i);
+        uint64_t value = limits_field_get(&job->limits, i);
+
+        if (!job->limits_set[i]) {
+            *limits_field(&job->limits, i) = limits_field_get(&tenant->limits_default, i);
+            continue;
+        }
+        if (value > ceiling)
+            return job_reject(job, "limits.%s %llu is above the ceiling %llu of tenant '%s'",
+                              limits_field_names[i], (unsigned long long)value,
+                              (unsigned long long)ceiling, job->tenant);
+    }
+    return 0;
+}
+
+int job_apply_policy(struct job *job, const struct policy *policy)
+{
+    const struct tenant_policy *tenant = policy_tenant(policy, job->tenant);
+    char allowed[512];
+    int r;
+
+    free(job->policy_version);
+    job->policy_version = strdup(policy->version);
+    if (!job->policy_version)
+        return -ENOMEM;
+    if (job->reject_reason)
+        return 0;
+
+    if (job->language && !policy_language_allowed(tenant, job->language)) {
+        tenant_language_list(tenant, allowed, sizeof(allowed));
+        return job_reject(job, "language '%s' is not allowed for tenant '%s' (allowed: %s)",
+                          job->language, job->tenant, allowed);
+    }
+
+    r = job_apply_limits(job, tenant);
+    if (r < 0 || job->reject_reason)
+        return r;
+
+    free(job->seccomp_profile);
+    job->seccomp_profile = NULL;
+    if (tenant->seccomp_profile) {
+        job->seccomp_profile = strdup(tenant->seccomp_profile);
+        if (!job->seccomp_profile)
+            return -ENOMEM;
+    }
+    job->tmp_mb = tenant->tmp_mb;
+    job->children = tenant->children;
+    return 0;
 }
 
 const struct job_file *job_main_file(const struct job *job)

@@ -30,4 +30,10 @@
 #define KEY_WAKE "ccx:wake"               /* list: wake tokens for idle workers (BLPOP) */
 #define KEY_INTAKE_CONSUMER "intake"      /* the intake's consumer: intake:<host>:<pid> */
 
+/* Circuit breakers (docs/BREAKERS.md). worker/breaker.lua builds these names itself (a unit
+ * test holds it to them): ccx:breaker:tenant:<t>, ccx:breaker:host:<h> (hashes),
+ * ccx:breaker:window:<scope>:<name> (lists), ccx:breaker:tenants and ccx:breaker:hosts. */
+#define KEY_BREAKER_PREFIX "ccx:breaker:"
+#define KEY_HOSTS "ccx:hosts"            /* zset: host -> last seen, ms; the live hosts */
+
 #endif

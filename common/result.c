@@ -25,6 +25,7 @@ static const char *const job_status_names[JOB_STATUS_COUNT] = {
     [JOB_STATUS_DEAD_LETTER] = "dead_letter",
     [JOB_STATUS_CANCELLED] = "cancelled",
     [JOB_STATUS_EXPIRED] = "expired",
+    [JOB_STATUS_CIRCUIT_OPEN] = "circuit_open",
 };
 
 const char *job_status_name(enum job_status status)
@@ -188,6 +189,7 @@ void result_clear(struct result *result)
     free(result->language);
     free(result->tenant);
     free(result->host);
+    free(result->policy_version);
     step_outcome_clear(&result->run);
     step_outcome_clear(&result->compile);
     event_list_clear(&result->events);
@@ -357,8 +359,8 @@ static void enc_enforced(struct encoder *enc, const struct enforcement_list *enf
 }
 
 /* id, status, reason, language, tenant, the nine step fields, signal_name, compile, events,
- * enforced, host, worker, attempt, meta. */
-#define RESULT_MAP_SIZE 22
+ * enforced, host, worker, attempt, policy_version, meta. */
+#define RESULT_MAP_SIZE 23
 
 int result_encode(const struct result *result, msgpack_sbuffer *out)
 {
@@ -397,6 +399,8 @@ int result_encode(const struct result *result, msgpack_sbuffer *out)
     enc_int(&enc, result->worker);
     enc_str(&enc, "attempt");
     enc_u64(&enc, result->attempt);
+    enc_str(&enc, "policy_version");
+    enc_str(&enc, result->policy_version);
 
     /* meta is one msgpack value already (re-encoded by the job decoder): its bytes go in
      * as they are, so the client gets back exactly what it sent. */

@@ -27,6 +27,7 @@ enum job_status {
     JOB_STATUS_DEAD_LETTER,
     JOB_STATUS_CANCELLED,
     JOB_STATUS_EXPIRED,
+    JOB_STATUS_CIRCUIT_OPEN, /* refused while its tenant's breaker was open: never ran */
     JOB_STATUS_COUNT,
 };
 
@@ -105,6 +106,7 @@ struct result {
     char *host;
     int worker;
     uint32_t attempt;
+    char *policy_version;    /* the version of the tenant policy that decided the job */
     const uint8_t *meta;     /* borrowed from the job: raw msgpack, or NULL */
     size_t meta_size;
 };

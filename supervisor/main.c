@@ -33,17 +33,23 @@
 #include "common/config.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/policy.h"
+#include "common/policy_error.h"
 #include "common/redis_conn.h"
 #include "supervisor/lease.h"
 #include "supervisor/pool.h"
+#include "worker/filter_set.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define REDIS_PING_TIMEOUT_MS 2000
 #define MAX_WORKERS 1024
 
-/* How deep the sweep descends below the ccx parent. Workers create one level (w<pid>-<seq>);
- * the margin covers cgroups a job's own tools might nest inside. */
+/* How deep the sweep descends below a step cgroup. Workers create two levels below the ccx
+ * parent (t-<tenant>/w<pid>-<seq>); the margin covers cgroups a job's own tools might nest
+ * inside. */
 #define SWEEP_MAX_DEPTH 4
+/* Tenant parents (see worker/cgroup.h) start with this; step cgroups with 'w'. */
+#define TENANT_DIR_PREFIX "t-"
 #define SWEEP_PAUSE_MS 20
 #define SWEEP_PATIENCE_MS 3000
 
@@ -62,12 +68,14 @@ struct options {
 struct supervisor {
     struct ev_loop *loop;
     struct ccx_config *config;
+    struct policy *policy;  /* the tenant policy in force: what the workers were told to load */
     struct pool *pool;
     int run_dir_fd;         /* holds a shared flock on run_dir while we run */
     bool cgroup_v2;
     bool stopping;
     ev_signal sigterm;
     ev_signal sigint;
+    ev_signal sighup;       /* reload the policy */
     ev_timer grace;
 
     struct lease_keeper *leases;
@@ -332,9 +340,12 @@ static int cgroup_remove_tree(int dir_fd, const char *name, int depth)
 }
 
 /* Removes the worker cgroups under parent_dir whose processes are gone: leftovers of a
- * supervisor or worker that crashed. Touches nothing outside parent_dir. Returns how many
- * could not be removed yet (EBUSY: killed processes still leaving); with quiet, those are
- * not logged, since the caller will try again. */
+ * supervisor or worker that crashed. They sit in tenant parents (t-...), swept the same way;
+ * the tenant parents themselves stay, since a live worker may be creating a step cgroup in
+ * one: workers remove the idle ones, and cgroup_remove_parents the rest once every worker is
+ * gone. Touches nothing outside parent_dir. Returns how many could not be removed yet
+ * (EBUSY: killed processes still leaving); with quiet, those are not logged, since the
+ * caller will try again. */
 static int cgroup_sweep_dir(const char *parent_dir, bool quiet)
 {
     int busy = 0;
@@ -359,6 +370,15 @@ static int cgroup_sweep_dir(const char *parent_dir, bool quiet)
 
         if (entry->d_type != DT_DIR || !strcmp(name, ".") || !strcmp(name, ".."))
             continue;
+
+        if (!strncmp(name, TENANT_DIR_PREFIX, strlen(TENANT_DIR_PREFIX))) {
+            char tenant_dir[PATH_MAX];
+
+            if (snprintf(tenant_dir, sizeof(tenant_dir), "%s/%s", parent_dir, name) <
+                (int)sizeof(tenant_dir))
+                busy += cgroup_sweep_dir(tenant_dir, quiet);
+            continue;
+        }
 
         if (cgroup_owner_alive(name)) {
             log_debug("cgroup_kept", "path=%s/%s reason=owner_alive", parent_dir, name);
@@ -402,13 +422,37 @@ static void cgroup_sweep_patiently(const struct supervisor *sup)
     cgroup_sweep(sup, false);
 }
 
-/* Removes the ccx parent cgroups once nothing is left below them. */
+/* Removes the empty tenant parents below parent_dir (each worker removes the ones it finds
+ * idle, but not those another worker was still using when it stopped). */
+static void cgroup_remove_tenant_dirs(const char *parent_dir)
+{
+    DIR *dir = opendir(parent_dir);
+    struct dirent *entry;
+
+    if (!dir)
+        return;
+    while ((entry = readdir(dir))) {
+        if (entry->d_type != DT_DIR ||
+            strncmp(entry->d_name, TENANT_DIR_PREFIX, strlen(TENANT_DIR_PREFIX)))
+            continue;
+        if (unlinkat(dirfd(dir), entry->d_name, AT_REMOVEDIR) == 0)
+            log_debug("cgroup_removed", "path=%s/%s", parent_dir, entry->d_name);
+        else if (errno != ENOENT)
+            log_warn("cgroup_tenant_kept", "path=%s/%s errno=%d", parent_dir, entry->d_name,
+                     errno);
+    }
+    closedir(dir);
+}
+
+/* Removes the tenant parents and then the ccx parent cgroups once nothing is left below
+ * them. */
 static void cgroup_remove_parents(const struct supervisor *sup)
 {
     char dirs[CG_V1_CONTROLLER_COUNT][PATH_MAX];
     size_t count = cgroup_parent_dirs(sup, dirs);
 
     for (size_t i = 0; i < count; i++) {
+        cgroup_remove_tenant_dirs(dirs[i]);
         if (rmdir(dirs[i]) == 0)
             log_debug("cgroup_removed", "path=%s", dirs[i]);
         else if (errno != ENOENT)
@@ -716,6 +760,60 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *watcher, int revents
     ev_timer_start(loop, &sup->grace);
 }
 
+/* Reads and checks the policy the config names (the built-in one when none), as a worker
+ * will: the file, and the seccomp profiles it names. Returns 0 and *ret_policy, or -errno
+ * with the loader's message in err. */
+static int supervisor_load_policy(const struct ccx_config *config, struct policy **ret_policy,
+                                  char *err, size_t err_size)
+{
+    struct filter_set *filters = NULL;
+    struct policy *policy = NULL;
+    int r;
+
+    err[0] = '\0';
+    if (config->policy_path)
+        r = policy_load(config->policy_path, config, &policy, err, err_size);
+    else
+        r = policy_builtin(config, &policy);
+    if (r < 0)
+        return r;
+
+    r = filter_set_new(config, policy, &filters, err, err_size);
+    filter_set_free(filters);
+    if (r < 0) {
+        policy_free(policy);
+        return r;
+    }
+    *ret_policy = policy;
+    return 0;
+}
+
+/* SIGHUP: a policy file that passes replaces the one in force and every child is told to
+ * load it (each does between two jobs); one that does not is logged, and nobody is told. */
+static void on_reload_signal(struct ev_loop *loop, ev_signal *watcher, int revents)
+{
+    struct supervisor *sup = watcher->data;
+    const char *file = sup->config->policy_path ? sup->config->policy_path : "";
+    char err[1024], field[256], quoted_file[LOG_QUOTE_SIZE], quoted_reason[LOG_QUOTE_SIZE];
+    struct policy *policy = NULL;
+    const char *reason;
+    int r;
+
+    r = supervisor_load_policy(sup->config, &policy, err, sizeof(err));
+    if (r < 0) {
+        policy_error_split(file, err[0] ? err : strerror(-r), field, sizeof(field), &reason);
+        log_err("policy_reload_failed", "file=%s field=%s reason=%s errno=%d action=kept "
+                "version=%s", log_quote(quoted_file, file), field[0] ? field : "-",
+                log_quote(quoted_reason, reason), -r, sup->policy->version);
+        return;
+    }
+
+    policy_free(sup->policy);
+    sup->policy = policy;
+    log_info("policy_reloaded", "version=%s file=%s workers_told=%d", policy->version,
+             log_quote(quoted_file, file), pool_signal_all(sup->pool, SIGHUP));
+}
+
 static void supervisor_prepare_host(struct supervisor *sup)
 {
     const char *run_dir = sup->config->sandbox.run_dir;
@@ -796,6 +894,9 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     ev_signal_init(&sup->sigint, on_stop_signal, SIGINT);
     sup->sigint.data = sup;
     ev_signal_start(sup->loop, &sup->sigint);
+    ev_signal_init(&sup->sighup, on_reload_signal, SIGHUP);
+    sup->sighup.data = sup;
+    ev_signal_start(sup->loop, &sup->sighup);
     ev_timer_init(&sup->grace, on_grace_over, 0.0, 0.0);
     sup->grace.data = sup;
 
@@ -834,6 +935,7 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
     ev_timer_stop(sup->loop, &sup->lease_watch);
     ev_signal_stop(sup->loop, &sup->sigterm);
     ev_signal_stop(sup->loop, &sup->sigint);
+    ev_signal_stop(sup->loop, &sup->sighup);
     pool_free(sup->pool);
     sup->pool = NULL;
     lease_keeper_free(sup->leases);
@@ -866,6 +968,14 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* A policy that would stop every worker's start stops ours instead. */
+    r = supervisor_load_policy(sup.config, &sup.policy, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "ccx-supervisor: %s\n", err[0] ? err : strerror(-r));
+        config_free(sup.config);
+        return 2;
+    }
+
     /* Workers get an absolute path: they must not depend on our working directory. */
     config_path = realpath(options.config_path, NULL);
     if (config_path)
@@ -878,15 +988,16 @@ int main(int argc, char **argv)
     if (!options.worker_bin || access(options.worker_bin, X_OK) < 0) {
         fprintf(stderr, "ccx-supervisor: worker binary %s: %s\n",
                 options.worker_bin ?: "(unknown)", strerror(errno));
+        policy_free(sup.policy);
         config_free(sup.config);
         return 2;
     }
 
     redis_url = redis_url_choose(options.redis_url, sup.config->redis_url);
-    log_info("supervisor_started", "workers=%d redis=%s config=%s worker_bin=%s pid=%d",
-             options.workers, url_redacted(redis_url, shown, sizeof(shown)),
+    log_info("supervisor_started", "workers=%d redis=%s config=%s worker_bin=%s pid=%d "
+             "policy_version=%s", options.workers, url_redacted(redis_url, shown, sizeof(shown)),
              log_quote(quoted_config, options.config_path),
-             log_quote(quoted_bin, options.worker_bin), (int)getpid());
+             log_quote(quoted_bin, options.worker_bin), (int)getpid(), sup.policy->version);
 
     redis_ping(redis_url);
     supervisor_prepare_host(&sup);
@@ -894,6 +1005,7 @@ int main(int argc, char **argv)
     supervisor_cleanup_host(&sup);
 
     log_info("supervisor_stopped", NULL);
+    policy_free(sup.policy);
     config_free(sup.config);
     return 0;
 }

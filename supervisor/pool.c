@@ -74,14 +74,17 @@ __attribute__((noreturn)) static void slot_exec(char *const argv[], pid_t parent
                                                 int channel_fd)
 {
     static const int reset[] = { SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGPIPE };
-    sigset_t empty;
+    sigset_t only_hup;
     int fd;
 
     for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
         signal(reset[i], SIG_DFL);
 
-    sigemptyset(&empty);
-    sigprocmask(SIG_SETMASK, &empty, NULL);
+    /* SIGHUP (reload the policy) stays blocked across exec: one sent before the worker
+     * installs its handler must wait for it, not end the worker. */
+    sigemptyset(&only_hup);
+    sigaddset(&only_hup, SIGHUP);
+    sigprocmask(SIG_SETMASK, &only_hup, NULL);
 
     /* A supervisor that dies without cleaning up must not leave workers taking jobs, nor
      * running them: nobody renews their leases any more, so the jobs go to other workers
@@ -453,6 +456,25 @@ void pool_kill(struct pool *pool)
         log_warn("worker_killed", "slot=%d pid=%d", slot->index, (int)slot->pid);
         kill(slot->pid, SIGKILL);
     }
+}
+
+int pool_signal_all(struct pool *pool, int signo)
+{
+    int signalled = 0;
+
+    for (int i = 0; i < pool->options.worker_count; i++) {
+        struct slot *slot = &pool->slots[i];
+
+        if (slot->pid <= 0)
+            continue;
+        if (kill(slot->pid, signo) < 0) {
+            log_warn("worker_signal_failed", "slot=%d pid=%d signal=%d errno=%d", slot->index,
+                     (int)slot->pid, signo, errno);
+            continue;
+        }
+        signalled++;
+    }
+    return signalled;
 }
 
 int pool_live_count(const struct pool *pool)

@@ -80,6 +80,12 @@ int pool_stop(struct pool *pool);
 /* Sends SIGKILL to every live worker, for a grace period that ran out. */
 void pool_kill(struct pool *pool);
 
+/* Sends signo to every child the pool keeps (each live worker, whatever its mode): SIGHUP
+ * to have them read the policy again. Children are started with SIGHUP blocked, so that one
+ * sent before a child has set up its handler waits for it. Returns the number signalled;
+ * a failure is logged. */
+int pool_signal_all(struct pool *pool, int signo);
+
 /* Sends SIGKILL to the worker of one slot, if it lives and still holds the lease of token:
  * a worker that hangs. Its death then runs the usual path (on_lease_left, a restart).
  * Returns 0, or -ESRCH when that lease is not held any more. */

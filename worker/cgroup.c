@@ -1,5 +1,6 @@
 #include "worker/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,6 +23,14 @@
 
 #define CPU_PERIOD_US 100000
 #define CG_PARENT_CREATE_ATTEMPTS 5
+
+/* Tenant directory names: "t-" + up to this many bytes of the name + "-" + 8 hex digits. */
+#define CG_TENANT_NAME_BYTES 32
+#define CG_TENANT_CPU_WEIGHT_DEFAULT 100
+#define CG_TENANT_CPU_WEIGHT_MAX 10000
+/* v1 reports "no memory limit" as the largest page-aligned counter, not as -1: anything this
+ * high is no limit. */
+#define CG_V1_MEMORY_UNLIMITED_MIN (UINT64_C(1) << 62)
 
 /* The files each hierarchy keeps the figures in. v1 splits controllers across mounts;
  * v2 has them all in one directory. */
@@ -80,12 +89,15 @@ struct cg_system {
     char *cpu_usage_mount;
     char *cpu_mount;
     bool has_swap_limit; /* v1 without swap accounting has no memory.memsw.* */
+    bool parent_ready;   /* the ccx parent exists: tenant parents below it may be removed */
 };
 
 struct cg_job {
     struct cg_system *system;
     struct cgroup *handle;
-    char *name;          /* <parent>/<name>, relative to each hierarchy's root */
+    char *name;          /* <parent>/<tenant dir>/<name>, relative to each hierarchy's root */
+    char *tenant_path;   /* <parent>/<tenant dir> */
+    char tenant_dir[CG_TENANT_DIR_SIZE];
     int cpu_usage_fd;
 };
 
@@ -143,11 +155,12 @@ static bool cg_file_exists(const char *mount, const char *dir, const char *file)
     return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
 }
 
-/* Creates (or finds) the parent with every controller attached, so that job cgroups can be
- * made beneath it. On v2, libcgroup enables the controllers in the parents' subtree_control. */
-static int cg_parent_create(struct cg_system *system)
+/* Creates (or finds) the cgroup name with every controller attached, so that cgroups can be
+ * made beneath it. On v2, libcgroup enables the controllers in the parents' subtree_control.
+ * Finding it made already (another worker) is success. */
+static int cg_parent_create(struct cg_system *system, const char *name)
 {
-    struct cgroup *parent = cgroup_new_cgroup(system->parent);
+    struct cgroup *parent = cgroup_new_cgroup(name);
     int ret;
 
     if (!parent)
@@ -216,7 +229,7 @@ int cg_system_new(const char *parent, struct cg_system **ret_system)
     /* Another ccx on this host that stops removes the parent once it is empty; when it does
      * so while we create it, a controller's directory vanishes under us (ENOENT). */
     for (int attempt = 0; attempt < CG_PARENT_CREATE_ATTEMPTS; attempt++) {
-        ret = cg_parent_create(system);
+        ret = cg_parent_create(system, system->parent);
         if (ret != -ENOENT)
             break;
     }
@@ -226,10 +239,17 @@ int cg_system_new(const char *parent, struct cg_system **ret_system)
         return ret;
     }
 
+    /* v1 shows swap accounting at the root; v2 has no memory files there. The root does not
+     * vanish while another ccx removes an idle parent. */
+    system->parent_ready = true;
     system->has_swap_limit =
-        cg_file_exists(system->memory_mount, system->parent, system->files->swap_limit);
+        cg_file_exists(system->memory_mount, system->mode == CG_MODE_V1 ? "." : system->parent,
+                       system->files->swap_limit);
     log_info("cgroup_mode", "mode=%s memory=%s/%s swap_limit=%s", cg_mode_name(system->mode),
              system->memory_mount, system->parent, system->has_swap_limit ? "yes" : "no");
+
+    /* Left by workers that stopped, or that died before they could remove them. */
+    cg_tenant_remove_idle(system);
     *ret_system = system;
     return 0;
 }
@@ -238,12 +258,301 @@ void cg_system_free(struct cg_system *system)
 {
     if (!system)
         return;
+    if (system->parent_ready)
+        cg_tenant_remove_idle(system);
     free(system->parent);
     free(system->memory_mount);
     free(system->pids_mount);
     free(system->cpu_usage_mount);
     free(system->cpu_mount);
     free(system);
+}
+
+/* ---- Tenant parents ---- */
+
+static int cg_read_file(const char *path, char *buf, size_t size)
+{
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -errno;
+    n = read(fd, buf, size - 1);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    return 0;
+}
+
+/* The directory of each hierarchy the ccx cgroups span, each named once (v2, and v1 with
+ * co-mounted controllers, share one). Returns how many. */
+static int cg_unique_mounts(const struct cg_system *system, const char *ret_mounts[4])
+{
+    const char *mounts[] = {system->memory_mount, system->pids_mount, system->cpu_mount,
+                            system->cpu_usage_mount};
+    int count = 0;
+
+    for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts); i++) {
+        bool seen = false;
+
+        for (int j = 0; j < count; j++)
+            seen = seen || strcmp(mounts[i], ret_mounts[j]) == 0;
+        if (!seen)
+            ret_mounts[count++] = mounts[i];
+    }
+    return count;
+}
+
+void cg_tenant_dir_name(const char *tenant, char buf[CG_TENANT_DIR_SIZE])
+{
+    const unsigned char *name = (const unsigned char *)(tenant ? tenant : "default");
+    uint32_t hash = 2166136261u; /* FNV-1a, 32 bits: stable across hosts and builds */
+    size_t out = 0;
+
+    for (const unsigned char *c = name; *c; c++) {
+        hash = (hash ^ *c) * 16777619u;
+        if (c - name >= CG_TENANT_NAME_BYTES)
+            continue;
+        if (*c >= 'A' && *c <= 'Z')
+            buf[2 + out++] = (char)(*c - 'A' + 'a');
+        else if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')
+            buf[2 + out++] = (char)*c;
+        else
+            buf[2 + out++] = '_';
+    }
+    buf[0] = 't';
+    buf[1] = '-';
+    snprintf(buf + 2 + out, CG_TENANT_DIR_SIZE - 2 - out, "-%08" PRIx32, hash);
+}
+
+/* Removes the idle tenant parents in one hierarchy. Each hierarchy is listed on its own: on
+ * v1 a race with a worker creating a step can leave a tenant parent in some hierarchies and
+ * not in others. Returns how many were removed. */
+static int cg_tenant_remove_idle_in(const struct cg_system *system, const char *mount)
+{
+    char path[PATH_MAX];
+    DIR *dir;
+    struct dirent *entry;
+    int removed = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s", mount, system->parent) >= (int)sizeof(path))
+        return 0;
+    dir = opendir(path);
+    if (!dir)
+        return 0;
+
+    /* A step cgroup below one (EBUSY) means a worker uses it: it stays. */
+    while ((entry = readdir(dir))) {
+        if (entry->d_type != DT_DIR || strncmp(entry->d_name, "t-", 2) != 0)
+            continue;
+        if (unlinkat(dirfd(dir), entry->d_name, AT_REMOVEDIR) < 0)
+            continue;
+        removed++;
+        log_info("cgroup_tenant_removed", "mode=%s cgroup=%s/%s hierarchy=%s",
+                 cg_mode_name(system->mode), system->parent, entry->d_name, mount);
+    }
+    closedir(dir);
+    return removed;
+}
+
+int cg_tenant_remove_idle(struct cg_system *system)
+{
+    const char *mounts[4];
+    int mount_count = cg_unique_mounts(system, mounts);
+    int removed = 0;
+
+    for (int i = 0; i < mount_count; i++) {
+        int n = cg_tenant_remove_idle_in(system, mounts[i]);
+
+        /* The memory hierarchy decides the mode and names the tenants: count those. */
+        if (i == 0)
+            removed = n;
+    }
+    return removed;
+}
+
+/* A limit as the files spell it: "max" (v2, pids) and v1's huge memory value are no limit. */
+static int cg_read_limit(const char *mount, const char *name, const char *file,
+                         uint64_t *ret_value)
+{
+    char path[PATH_MAX];
+    char text[64];
+    int ret = snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
+
+    if (ret < 0 || (size_t)ret >= sizeof(path))
+        return -ENAMETOOLONG;
+    ret = cg_read_file(path, text, sizeof(text));
+    if (ret < 0)
+        return ret;
+    if (strncmp(text, "max", 3) == 0)
+        *ret_value = UINT64_MAX;
+    else
+        *ret_value = strtoull(text, NULL, 10);
+    if (*ret_value >= CG_V1_MEMORY_UNLIMITED_MIN)
+        *ret_value = UINT64_MAX;
+    return 0;
+}
+
+static int cg_write_limit(const struct cg_system *system, const char *mount, const char *name,
+                          const char *file, uint64_t value)
+{
+    char path[PATH_MAX];
+    char text[32];
+    _cleanup_close_ int fd = -1;
+    int n = snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
+
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    if (value != UINT64_MAX)
+        n = snprintf(text, sizeof(text), "%" PRIu64, value);
+    else if (system->mode == CG_MODE_V1 && strncmp(file, "memory.", 7) == 0)
+        n = snprintf(text, sizeof(text), "-1");
+    else
+        n = snprintf(text, sizeof(text), "max");
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)n) != n)
+        return -errno;
+    return 0;
+}
+
+/* A limit for a log line: the number, or "max". */
+static const char *cg_limit_text(char buf[24], uint64_t value)
+{
+    if (value == UINT64_MAX)
+        return "max";
+    snprintf(buf, 24, "%" PRIu64, value);
+    return buf;
+}
+
+/* The values a policy asks for, in the spelling of this hierarchy. */
+static struct cg_tenant_values cg_tenant_wanted(const struct cg_system *system,
+                                                const struct policy_cgroup *policy)
+{
+    struct cg_tenant_values wanted = {UINT64_MAX, UINT64_MAX, CG_TENANT_CPU_WEIGHT_DEFAULT};
+
+    if (policy && policy->memory_mb)
+        wanted.memory_bytes = policy->memory_mb * 1024 * 1024;
+    if (policy && policy->pids)
+        wanted.pids = policy->pids;
+    if (policy && policy->cpu_weight)
+        wanted.cpu_weight = policy->cpu_weight > CG_TENANT_CPU_WEIGHT_MAX
+                                ? CG_TENANT_CPU_WEIGHT_MAX
+                                : policy->cpu_weight;
+    /* v1 has shares, 1024 the default as weight 100 is v2's: weight 1 is 10 shares, above
+     * the kernel's least (2). */
+    if (system->mode == CG_MODE_V1)
+        wanted.cpu_weight = wanted.cpu_weight * 1024 / 100;
+    return wanted;
+}
+
+static const char *cg_cpu_weight_file(const struct cg_system *system)
+{
+    return system->mode == CG_MODE_V2 ? "cpu.weight" : "cpu.shares";
+}
+
+static int cg_tenant_read(const struct cg_system *system, const char *tenant_path,
+                          struct cg_tenant_values *ret_values)
+{
+    int ret = cg_read_limit(system->memory_mount, tenant_path, system->files->memory_limit,
+                            &ret_values->memory_bytes);
+
+    if (ret == 0)
+        ret = cg_read_limit(system->pids_mount, tenant_path, system->files->pids_max,
+                            &ret_values->pids);
+    if (ret == 0)
+        ret = cg_read_limit(system->cpu_mount, tenant_path, cg_cpu_weight_file(system),
+                            &ret_values->cpu_weight);
+    return ret;
+}
+
+/* Memory, and swap beside it: on v1 memory plus swap may never be below memory, so it goes
+ * up first and down last; on v2 swap is its own limit, kept at 0 under a memory limit as
+ * each step's is. EBUSY (memory below what the tenant uses now, and nothing reclaimable)
+ * leaves the old limit, logged. */
+static int cg_tenant_write_memory(const struct cg_system *system, const char *tenant_path,
+                                  uint64_t current, uint64_t wanted)
+{
+    const char *mount = system->memory_mount;
+    const struct cg_files *files = system->files;
+    int ret = 0;
+
+    if (system->mode == CG_MODE_V2) {
+        ret = cg_write_limit(system, mount, tenant_path, files->memory_limit, wanted);
+        if (ret == 0 && system->has_swap_limit)
+            ret = cg_write_limit(system, mount, tenant_path, files->swap_limit,
+                                 wanted == UINT64_MAX ? UINT64_MAX : 0);
+    } else if (!system->has_swap_limit) {
+        ret = cg_write_limit(system, mount, tenant_path, files->memory_limit, wanted);
+    } else if (wanted > current) {
+        ret = cg_write_limit(system, mount, tenant_path, files->swap_limit, wanted);
+        if (ret == 0)
+            ret = cg_write_limit(system, mount, tenant_path, files->memory_limit, wanted);
+    } else {
+        ret = cg_write_limit(system, mount, tenant_path, files->memory_limit, wanted);
+        if (ret == 0)
+            ret = cg_write_limit(system, mount, tenant_path, files->swap_limit, wanted);
+    }
+
+    if (ret == -EBUSY) {
+        log_warn("cgroup_tenant_limit_kept", "mode=%s cgroup=%s file=%s errno=%d "
+                 "reason=usage_above_limit", cg_mode_name(system->mode), tenant_path,
+                 files->memory_limit, EBUSY);
+        return 0;
+    }
+    return ret;
+}
+
+int cg_job_tenant_apply(struct cg_job *job, const struct policy_cgroup *policy,
+                        struct cg_tenant_values *ret_values)
+{
+    const struct cg_system *system = job->system;
+    struct cg_tenant_values wanted = cg_tenant_wanted(system, policy);
+    struct cg_tenant_values current;
+    int ret = cg_tenant_read(system, job->tenant_path, &current);
+    bool changed = false;
+
+    if (ret < 0)
+        return ret;
+
+    if (current.memory_bytes != wanted.memory_bytes) {
+        ret = cg_tenant_write_memory(system, job->tenant_path, current.memory_bytes,
+                                     wanted.memory_bytes);
+        changed = true;
+    }
+    if (ret == 0 && current.pids != wanted.pids) {
+        ret = cg_write_limit(system, system->pids_mount, job->tenant_path,
+                             system->files->pids_max, wanted.pids);
+        changed = true;
+    }
+    if (ret == 0 && current.cpu_weight != wanted.cpu_weight) {
+        ret = cg_write_limit(system, system->cpu_mount, job->tenant_path,
+                             cg_cpu_weight_file(system), wanted.cpu_weight);
+        changed = true;
+    }
+    if (ret == 0 && changed)
+        ret = cg_tenant_read(system, job->tenant_path, &current);
+    if (ret < 0)
+        return ret;
+
+    if (changed) {
+        char memory[24], pids[24];
+
+        log_info("cgroup_tenant_limits", "mode=%s cgroup=%s memory_bytes=%s pids=%s %s=%" PRIu64,
+                 cg_mode_name(system->mode), job->tenant_path,
+                 cg_limit_text(memory, current.memory_bytes), cg_limit_text(pids, current.pids),
+                 cg_cpu_weight_file(system), current.cpu_weight);
+    }
+    if (ret_values)
+        *ret_values = current;
+    return 0;
+}
+
+const char *cg_job_tenant_dir(const struct cg_job *job)
+{
+    return job->tenant_dir;
 }
 
 /* Adds the limit values in the hierarchy's own spelling. */
@@ -298,8 +607,42 @@ static int cg_open_cpu_usage(struct cg_job *job)
     return job->cpu_usage_fd < 0 ? -errno : 0;
 }
 
-int cg_job_create(struct cg_system *system, const char *name, const struct limits *limits,
-                  uint64_t cpu_quota_pct, struct cg_job **ret_job)
+/* Makes the tenant's parent and the step cgroup below it. Another worker that removes the
+ * tenant parent as idle between the two (or another ccx that stops and removes the ccx
+ * parent) makes the second fail: ENOENT, or EPERM, since libcgroup reports a mkdir that
+ * found no parent as ECGROUPNOTALLOWED. Then all of them are made again, a few times at
+ * most: each such removal needs the parent empty, and the step cgroup, once made, keeps it
+ * from being removed. */
+static int cg_job_make(struct cg_job *job, const char *tenant, const struct policy_cgroup *policy)
+{
+    struct cg_system *system = job->system;
+    char quoted[LOG_QUOTE_SIZE];
+    int ret = 0;
+
+    for (int attempt = 0; attempt < CG_PARENT_CREATE_ATTEMPTS; attempt++) {
+        bool existed = cg_file_exists(system->memory_mount, job->tenant_path, "");
+
+        ret = attempt > 0 ? cg_parent_create(system, system->parent) : 0;
+        if (ret == 0)
+            ret = cg_parent_create(system, job->tenant_path);
+        if (ret == 0 && !existed)
+            log_info("cgroup_tenant_created", "mode=%s tenant=%s cgroup=%s",
+                     cg_mode_name(system->mode), log_quote(quoted, tenant ? tenant : "default"),
+                     job->tenant_path);
+        if (ret == 0)
+            ret = cg_errno(cgroup_create_cgroup(job->handle, 0));
+        /* The step cgroup now keeps the tenant parent from being removed: its limits stay. */
+        if (ret == 0)
+            ret = cg_job_tenant_apply(job, policy, NULL);
+        if (ret != -ENOENT && ret != -EPERM)
+            break;
+    }
+    return ret;
+}
+
+int cg_job_create(struct cg_system *system, const char *tenant, const struct policy_cgroup *policy,
+                  const char *name, const struct limits *limits, uint64_t cpu_quota_pct,
+                  struct cg_job **ret_job)
 {
     struct cg_job *job = calloc(1, sizeof(*job));
     int ret;
@@ -308,7 +651,13 @@ int cg_job_create(struct cg_system *system, const char *name, const struct limit
         return -ENOMEM;
     job->system = system;
     job->cpu_usage_fd = -1;
-    if (asprintf(&job->name, "%s/%s", system->parent, name) < 0) {
+    cg_tenant_dir_name(tenant, job->tenant_dir);
+    if (asprintf(&job->tenant_path, "%s/%s", system->parent, job->tenant_dir) < 0) {
+        job->tenant_path = NULL;
+        cg_job_destroy(job);
+        return -ENOMEM;
+    }
+    if (asprintf(&job->name, "%s/%s", job->tenant_path, name) < 0) {
         job->name = NULL;
         cg_job_destroy(job);
         return -ENOMEM;
@@ -321,7 +670,7 @@ int cg_job_create(struct cg_system *system, const char *name, const struct limit
     }
     ret = cg_add_limits(system, job->handle, limits, cpu_quota_pct);
     if (ret == 0)
-        ret = cg_errno(cgroup_create_cgroup(job->handle, 0));
+        ret = cg_job_make(job, tenant, policy);
     if (ret == 0)
         ret = cg_open_cpu_usage(job);
     if (ret < 0) {
@@ -356,38 +705,17 @@ int cg_job_set_limits(struct cg_job *job, const struct limits *limits, uint64_t 
 
 int cg_job_procs_paths(const struct cg_job *job, char (*paths)[PATH_MAX], int max)
 {
-    const char *mounts[] = {job->system->memory_mount, job->system->pids_mount,
-                            job->system->cpu_mount, job->system->cpu_usage_mount};
+    const char *mounts[4];
+    int mount_count = cg_unique_mounts(job->system, mounts);
     int count = 0;
 
-    for (size_t i = 0; i < sizeof(mounts) / sizeof(*mounts) && count < max; i++) {
-        bool seen = false;
-
-        /* v2, and v1 with co-mounted controllers, share a directory: name it once. */
-        for (size_t j = 0; j < i; j++)
-            seen = seen || strcmp(mounts[i], mounts[j]) == 0;
-        if (seen)
-            continue;
+    for (int i = 0; i < mount_count && count < max; i++) {
         if (cg_path(job->system, mounts[i], job->name, "cgroup.procs", paths[count],
                     PATH_MAX) < 0)
             return -ENAMETOOLONG;
         count++;
     }
     return count;
-}
-
-static int cg_read_file(const char *path, char *buf, size_t size)
-{
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, size - 1);
-    if (n < 0)
-        return -errno;
-    buf[n] = '\0';
-    return 0;
 }
 
 /* Finds "key N" in a flat keyed file such as memory.events or pids.events. */
@@ -517,5 +845,6 @@ void cg_job_destroy(struct cg_job *job)
     }
 
     free(job->name);
+    free(job->tenant_path);
     free(job);
 }

@@ -109,8 +109,10 @@ static int filter_allow_int_except(scmp_filter_ctx ctx, const struct filter_refu
 }
 
 /* A syscall the profile allows: unconditionally, or for the few whose arguments decide
- * whether they are harmless, only with those arguments. */
-static int filter_allow(scmp_filter_ctx ctx, int nr)
+ * whether they are harmless, only with those arguments. Without children, clone is allowed
+ * for threads only, and fork and vfork not at all: they reach the worker, which refuses them
+ * (and lets the job's init start the program: worker/notify.c). */
+static int filter_allow(scmp_filter_ctx ctx, int nr, bool children)
 {
     struct scmp_arg_cmp arg;
     int ret;
@@ -120,7 +122,12 @@ static int filter_allow(scmp_filter_ctx ctx, int nr)
             return filter_allow_int_except(ctx, &filter_refused[i]);
     }
 
-    if (nr == SCMP_SYS(clone)) {
+    if (!children && (nr == SCMP_SYS(fork) || nr == SCMP_SYS(vfork)))
+        return 0;
+
+    if (nr == SCMP_SYS(clone) && !children) {
+        arg = SCMP_A0(SCMP_CMP_MASKED_EQ, FILTER_NAMESPACE_FLAGS | CLONE_THREAD, CLONE_THREAD);
+    } else if (nr == SCMP_SYS(clone)) {
         arg = SCMP_A0(SCMP_CMP_MASKED_EQ, FILTER_NAMESPACE_FLAGS, 0);
     } else if (nr == SCMP_SYS(socket) || nr == SCMP_SYS(socketpair)) {
         /* A job has no network: only local (AF_UNIX) sockets. */
@@ -142,12 +149,12 @@ static int filter_allow(scmp_filter_ctx ctx, int nr)
     return filter_rule(ctx, SCMP_ACT_ALLOW, nr, 1, &arg);
 }
 
-static int filter_add_rules(scmp_filter_ctx ctx, const struct profile *profile)
+static int filter_add_rules(scmp_filter_ctx ctx, const struct profile *profile, bool children)
 {
     int ret;
 
     for (size_t i = 0; i < profile->allow_count; i++) {
-        ret = filter_allow(ctx, profile->allow[i]);
+        ret = filter_allow(ctx, profile->allow[i], children);
         if (ret < 0)
             return ret;
     }
@@ -205,7 +212,8 @@ static int filter_copy_kill_list(const struct profile *profile, struct filter *f
     return 0;
 }
 
-int filter_new(const struct profile *profile, struct filter **ret_filter)
+int filter_new(const struct profile *profile, const char *source, bool children,
+               struct filter **ret_filter)
 {
     struct filter *filter = calloc(1, sizeof(*filter));
     scmp_filter_ctx ctx;
@@ -213,13 +221,19 @@ int filter_new(const struct profile *profile, struct filter **ret_filter)
 
     if (!filter)
         return -ENOMEM;
+    filter->children = children;
+    filter->source = strdup(source);
+    if (!filter->source) {
+        free(filter);
+        return -ENOMEM;
+    }
 
     /* Refused by default, and every foreign ABI (i386, x32) as well, since its numbers
      * would slip past rules written for the native table: all of it goes to the worker,
      * which answers EPERM or ends the job, and says which call it was. */
     ctx = seccomp_init(SCMP_ACT_NOTIFY);
     if (!ctx) {
-        free(filter);
+        filter_free(filter);
         return -ENOMEM;
     }
     ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY);
@@ -228,7 +242,7 @@ int filter_new(const struct profile *profile, struct filter **ret_filter)
     if (ret == 0)
         ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     if (ret == 0)
-        ret = filter_add_rules(ctx, profile);
+        ret = filter_add_rules(ctx, profile, children);
     if (ret == 0)
         ret = filter_export(ctx, filter);
     seccomp_release(ctx);
@@ -241,8 +255,9 @@ int filter_new(const struct profile *profile, struct filter **ret_filter)
         return ret;
     }
     filter->allow_count = profile->allow_count;
-    log_debug("seccomp_built", "instructions=%u allowed=%zu killing=%zu",
-              (unsigned)filter->program.len, filter->allow_count, filter->kill_count);
+    log_debug("seccomp_built", "profile=%s children=%d instructions=%u allowed=%zu killing=%zu",
+              source, children, (unsigned)filter->program.len, filter->allow_count,
+              filter->kill_count);
     *ret_filter = filter;
     return 0;
 }
@@ -253,6 +268,7 @@ void filter_free(struct filter *filter)
         return;
     free(filter->program.filter);
     free(filter->kill);
+    free(filter->source);
     free(filter);
 }
 
@@ -267,4 +283,11 @@ int filter_install(const struct filter *filter)
 bool filter_kills(const struct filter *filter, int nr)
 {
     return bsearch(&nr, filter->kill, filter->kill_count, sizeof(int), filter_compare_int) != NULL;
+}
+
+bool filter_starts_process(int nr, uint64_t arg0)
+{
+    if (nr == SCMP_SYS(fork) || nr == SCMP_SYS(vfork))
+        return true;
+    return nr == SCMP_SYS(clone) && !(arg0 & CLONE_THREAD);
 }

@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "worker/profile.h"
 
@@ -16,10 +17,16 @@ struct filter {
     int *kill;                 /* native syscall numbers that end the job, sorted */
     size_t kill_count;
     size_t allow_count;
+    bool children;             /* false: the calls that start a process are not allowed */
+    char *source;              /* the profile's path, for logs and the result's enforced map */
 };
 
-/* Builds the filter from profile. Returns 0 and *ret_filter, or -errno (logged). */
-int filter_new(const struct profile *profile, struct filter **ret_filter);
+/* Builds the filter from profile, read from source. With children false, the calls that start
+ * a process (filter_starts_process) are left to the worker even when the profile allows
+ * them, while clone of a thread stays allowed. Returns 0 and *ret_filter, or -errno
+ * (logged). */
+int filter_new(const struct profile *profile, const char *source, bool children,
+               struct filter **ret_filter);
 void filter_free(struct filter *filter);
 
 /* Installs it in the calling thread and returns the listener descriptor that receives the
@@ -29,5 +36,9 @@ int filter_install(const struct filter *filter);
 
 /* True when the native syscall nr ends the job (the profile's kill list). */
 bool filter_kills(const struct filter *filter, int nr);
+
+/* True when the native syscall nr with first argument arg0 starts a process: fork, vfork,
+ * or clone without CLONE_THREAD. */
+bool filter_starts_process(int nr, uint64_t arg0);
 
 #endif

@@ -271,7 +271,7 @@ static const redisReply *intake_job_field(const redisReply *fields)
 }
 
 /* Decodes an entry; one without a "job" field becomes a rejected job that says so. Returns
- * 0 and *ret_job, or -ENOMEM. */
+ * 0 and *ret_job, or -ENOMEM. The tenant's policy is applied as the workers apply it. */
 static int intake_decode(const struct intake *intake, const redisReply *entry,
                          struct job **ret_job)
 {
@@ -281,19 +281,25 @@ static int intake_decode(const struct intake *intake, const redisReply *entry,
     char *reason;
     int r;
 
-    if (value)
-        return job_decode(value->str, value->len, entry_id, intake->config, ret_job);
-
-    r = job_decode("", 0, entry_id, intake->config, &job);
-    if (r < 0)
-        return r;
-    reason = strdup("stream entry has no 'job' field");
-    if (!reason) {
-        job_free(job);
-        return -ENOMEM;
+    if (value) {
+        r = job_decode(value->str, value->len, entry_id, intake->config, &job);
+    } else {
+        r = job_decode("", 0, entry_id, intake->config, &job);
+        reason = r < 0 ? NULL : strdup("stream entry has no 'job' field");
+        if (r == 0 && !reason)
+            r = -ENOMEM;
+        if (reason) {
+            free(job->reject_reason);
+            job->reject_reason = reason;
+        }
     }
-    free(job->reject_reason);
-    job->reject_reason = reason;
+    /* The tenant's policy too (languages, its limits): a job it refuses is answered here. */
+    if (r == 0)
+        r = job_apply_policy(job, intake->policy);
+    if (r < 0) {
+        job_free(job);
+        return r;
+    }
     *ret_job = job;
     return 0;
 }
@@ -561,11 +567,7 @@ int intake_run(const struct ccx_config *config, const struct policy *policy,
                  &intake.answers);
     if (r < 0)
         return r;
-    r = jobq_set_policy_version(intake.answers, policy->version);
-    if (r < 0) {
-        jobq_free(intake.answers);
-        return r;
-    }
+    jobq_set_policy(intake.answers, policy);
 
     log_info("intake_started", "consumer=%s pid=%d policy_version=%s", intake.consumer,
              (int)getpid(), policy->version);

@@ -555,7 +555,6 @@ struct jobq {
     char max_attempts[32];           /* config->max_attempts, formatted */
     char poison_deliveries[32];      /* config->poison_deliveries, formatted */
     char events_maxlen[32];          /* config->events_maxlen, formatted */
-    char *policy_version;            /* named in job_finished events */
     msgpack_sbuffer where;           /* host and slot, for job_started (claim scripts) */
     redisContext *context;           /* NULL while disconnected */
     int timeout_ms;                  /* the socket timeout currently set on context */
@@ -578,6 +577,7 @@ struct jobq {
     uint64_t reclaim_at_ms;
 
     const volatile sig_atomic_t *stop; /* the worker's; NULL: never set */
+    const struct policy *policy;       /* the worker's; NULL: the config's limits only */
 
     /* zombie_killed events not yet on ccx:events (the lease is mostly lost because Redis
      * was out of reach): sent with the next command that gets through. Beyond
@@ -918,8 +918,8 @@ static const redisReply *jobq_entry_job_field(const redisReply *fields)
 /* Decodes a stream entry into a job. Every entry with fields yields a job, a rejected one
  * when it cannot run, so that it gets an answer under its entry id. Returns 0 and *ret_job
  * or -ENOMEM. */
-static int jobq_entry_decode(const struct jobq *jobq, const redisReply *entry,
-                             struct job **ret_job)
+static int jobq_entry_decode_message(const struct jobq *jobq, const redisReply *entry,
+                                     struct job **ret_job)
 {
     const char *entry_id = entry->element[0]->str;
     const redisReply *value = jobq_entry_job_field(entry->element[1]);
@@ -943,6 +943,27 @@ static int jobq_entry_decode(const struct jobq *jobq, const redisReply *entry,
     free(job->reject_reason);
     job->reject_reason = reason;
 
+    *ret_job = job;
+    return 0;
+}
+
+/* Decodes a stream entry into a job and applies the tenant's policy to it, so that every
+ * answer the queue gives, its own dead letters too, names the policy version. Returns 0 and
+ * *ret_job or -ENOMEM. */
+static int jobq_entry_decode(const struct jobq *jobq, const redisReply *entry,
+                             struct job **ret_job)
+{
+    struct job *job = NULL;
+    int r = jobq_entry_decode_message(jobq, entry, &job);
+
+    if (r < 0)
+        return r;
+    if (jobq->policy)
+        r = job_apply_policy(job, jobq->policy);
+    if (r < 0) {
+        job_free(job);
+        return r;
+    }
     *ret_job = job;
     return 0;
 }
@@ -1282,8 +1303,7 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
     snprintf(jobq->events_maxlen, sizeof(jobq->events_maxlen), "%" PRIu64,
              config->events_maxlen);
     msgpack_sbuffer_init(&jobq->where);
-    jobq->policy_version = strdup("builtin");
-    if (!jobq->policy_version || audit_encode_started_where(host, slot, &jobq->where) < 0) {
+    if (audit_encode_started_where(host, slot, &jobq->where) < 0) {
         jobq_free(jobq);
         return -ENOMEM;
     }
@@ -1298,15 +1318,9 @@ void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop)
     jobq->stop = stop;
 }
 
-int jobq_set_policy_version(struct jobq *jobq, const char *version)
+void jobq_set_policy(struct jobq *jobq, const struct policy *policy)
 {
-    char *copy = strdup(version);
-
-    if (!copy)
-        return -ENOMEM;
-    free(jobq->policy_version);
-    jobq->policy_version = copy;
-    return 0;
+    jobq->policy = policy;
 }
 
 void jobq_free(struct jobq *jobq)
@@ -1318,7 +1332,6 @@ void jobq_free(struct jobq *jobq)
     for (size_t i = 0; i < jobq->zombie_count; i++)
         msgpack_sbuffer_destroy(&jobq->zombies[i]);
     msgpack_sbuffer_destroy(&jobq->where);
-    free(jobq->policy_version);
     free(jobq->url);
     free(jobq->consumer);
     free(jobq->host);
@@ -1636,7 +1649,8 @@ static int jobq_encode_finished(const struct jobq *jobq, const struct job *job,
                                                                   : 0);
     struct audit_job audit = { .job_id = id, .tenant = tenant, .language = job->language,
                                .code_hash = code_hash,
-                               .policy_version = jobq->policy_version };
+                               .policy_version = jobq->policy ? jobq->policy->version
+                                                              : "builtin" };
     int r;
 
     r = audit_code_hash(job, code_hash);
@@ -2061,6 +2075,7 @@ static int jobq_bury_reclaimed(struct jobq *jobq, const struct job *job,
     result.tenant = strdup(job->tenant ? job->tenant : "default");
     result.host = strdup(jobq->host);
     result.language = job->language ? strdup(job->language) : NULL;
+    result.policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
     if (last)
         result.reason = jobq_dead_reason(why, lease->attempt, holders_lost, last);
 

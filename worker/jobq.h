@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/job.h"
+#include "common/policy.h"
 #include "common/result.h"
 
 #define JOBQ_ENTRY_ID_SIZE 64 /* "<u64>-<u64>" and its NUL, with room to spare */
@@ -47,9 +48,10 @@ void jobq_free(struct jobq *jobq);
  * supervisor hands such deliveries back when the worker exits). */
 void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop);
 
-/* The policy version job_finished events name ("builtin" until set). Returns 0 or
- * -ENOMEM. */
-int jobq_set_policy_version(struct jobq *jobq, const char *version);
+/* Every job jobq_take decodes gets policy applied (job_apply_policy) before it is handed
+ * out or answered. Borrowed: the caller keeps it alive until it sets another. NULL leaves
+ * jobs as the decoder made them. */
+void jobq_set_policy(struct jobq *jobq, const struct policy *policy);
 
 /* Waits up to timeout_ms for the next job and takes a lease on it: first an entry this
  * consumer was delivered before a reconnect, then a lease that expired (its worker or host

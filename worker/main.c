@@ -15,6 +15,12 @@
  * with status cancelled (through the token-checked finish). Queue mode refuses to start
  * without fd 3.
  *
+ * The tenant policy (common/policy.h) is loaded at start, after the config; a file that
+ * does not pass stops the start like a bad config. SIGHUP asks for it to be read again: the
+ * worker does so between two jobs, never during one, and keeps the policy it has when the
+ * new file does not pass. SIGHUP stays blocked but at that point, so that it never cuts a
+ * Redis call or a job's step short (hiredis gives up a connect whose poll is interrupted).
+ *
  * Intake mode (--intake): the host's one intake (worker/intake.h), which moves new entries
  * of ccx:jobs onto the tenants' ready lists; it runs no job and needs no fd 3.
  *
@@ -46,9 +52,11 @@
 #include "common/msgpack_json.h"
 #include "common/parse.h"
 #include "common/policy.h"
+#include "common/policy_error.h"
 #include "common/redis_conn.h"
 #include "common/result.h"
 #include "worker/intake.h"
+#include "worker/filter_set.h"
 #include "worker/jobq.h"
 #include "worker/runner.h"
 #include "worker/sandbox.h"
@@ -79,6 +87,8 @@ struct options {
 /* What the queue loop works with. */
 struct worker {
     const struct ccx_config *config;
+    struct policy *policy;        /* in force; replaced between jobs on SIGHUP */
+    struct filter_set *filters;   /* built from config and policy */
     struct sandbox *sandbox;
     struct jobq *jobq;
     int slot;
@@ -101,6 +111,13 @@ static volatile sig_atomic_t cancel_requested;
 static volatile sig_atomic_t job_abort;
 /* Ends the retries of jobq_finish: a second stop signal, or the lease lost meanwhile. */
 static volatile sig_atomic_t finish_stop;
+/* Raised by SIGHUP: read the policy file again before the next job. */
+static volatile sig_atomic_t reload_requested;
+
+static void worker_on_reload_signal(int signo)
+{
+    reload_requested = 1;
+}
 
 static void worker_on_signal(int signo)
 {
@@ -408,30 +425,40 @@ static struct ccx_config *worker_load_config(const struct options *opts)
     return config;
 }
 
-/* The tenant policy the config names, else the built-in one. A file that does not load
- * (it names limits over this config's ceilings, say) leaves the built-in policy in force,
- * loudly: jobs keep flowing, without the file's quotas. Returns it, or NULL after logging
- * why (out of memory). */
-static struct policy *worker_load_policy(const struct ccx_config *config)
+/* ==== Tenant policy ==== */
+
+/* The policy the config names (the built-in one when it names none) and the seccomp
+ * filters of its tenants. Returns 0 and both, or -errno with a message in err that names the
+ * file, the field and the reason. */
+static int worker_load_policy(const struct ccx_config *config, struct policy **ret_policy,
+                              struct filter_set **ret_filters, char *err, size_t err_size)
 {
     struct policy *policy = NULL;
-    char err[512] = "", quoted[LOG_QUOTE_SIZE];
     int r;
 
-    if (config->policy_path) {
-        r = policy_load(config->policy_path, config, &policy, err, sizeof(err));
-        if (r >= 0)
-            return policy;
-        log_err("policy_load_failed", "errno=%d error=%s action=builtin_policy", -r,
-                log_quote(quoted, err[0] ? err : strerror(-r)));
-    }
+    err[0] = '\0';
+    if (config->policy_path)
+        r = policy_load(config->policy_path, config, &policy, err, err_size);
+    else
+        r = policy_builtin(config, &policy);
+    if (r < 0)
+        return r;
 
-    r = policy_builtin(config, &policy);
+    r = filter_set_new(config, policy, ret_filters, err, err_size);
     if (r < 0) {
-        log_err("worker_start_failed", "stage=policy errno=%d", -r);
-        return NULL;
+        policy_free(policy);
+        return r;
     }
-    return policy;
+    *ret_policy = policy;
+    return 0;
+}
+
+/* The seccomp filter the job's tenant runs its program under: one of the set built with the
+ * policy that was applied to the job. */
+static const struct filter *worker_job_filter(const struct filter_set *filters,
+                                              const struct job *job)
+{
+    return filters ? filter_set_find(filters, job->seccomp_profile, job->children) : NULL;
 }
 
 /* ==== Running a job ==== */
@@ -451,6 +478,7 @@ static int worker_result_internal(const struct job *job, int error, struct resul
         result->reason = NULL;
     result->language = job->language ? strdup(job->language) : NULL;
     result->tenant = job->tenant ? strdup(job->tenant) : NULL;
+    result->policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
 
     return result->id && result->reason ? 0 : -ENOMEM;
 }
@@ -458,17 +486,28 @@ static int worker_result_internal(const struct job *job, int error, struct resul
 /* Runs job to its result, whatever happens, and fills in who ran it. Logs job_started and
  * job_finished. */
 static void worker_run_job(struct sandbox *sandbox, const struct ccx_config *config,
+                           const struct policy *policy, const struct filter_set *filters,
                            const char *host, int slot, const struct job *job,
                            struct result *result)
 {
+    const struct filter *filter = worker_job_filter(filters, job);
     char quoted[LOG_QUOTE_SIZE];
     uint64_t start_ms = worker_now_ms();
     int r;
 
-    log_job(job, LOG_LEVEL_INFO, "job_started", "language=%s attempt=%" PRIu32,
-            log_quote(quoted, job->language ? job->language : ""), job->attempt);
+    log_job(job, LOG_LEVEL_INFO, "job_started", "language=%s attempt=%" PRIu32
+            " policy_version=%s", log_quote(quoted, job->language ? job->language : ""),
+            job->attempt, job->policy_version ? job->policy_version : "");
 
-    r = runner_run(sandbox, config, job, result);
+    /* The set is built from the policy the job was decided by: a miss is our bug, and the
+     * job is not run under a filter its tenant did not get. */
+    if (!filter && !job->reject_reason) {
+        log_job(job, LOG_LEVEL_ERR, "policy_filter_missing", "children=%d", job->children);
+        r = -ENOENT;
+    } else {
+        r = runner_run(sandbox, config, job, filter, &policy_tenant(policy, job->tenant)->cgroup,
+                       result);
+    }
     if (r < 0) {
         log_job(job, LOG_LEVEL_ERR, "job_runner_failed", "errno=%d", -r);
         worker_result_internal(job, r, result);
@@ -515,6 +554,7 @@ static int worker_result_unrun(const struct worker *worker, const struct job *jo
     result->language = job->language ? strdup(job->language) : NULL;
     result->reason = strdup(cancelled ? "cancelled by its client before it started"
                                       : "its deadline passed before it started");
+    result->policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
     return result->id && result->tenant && result->host && result->reason ? 0 : -ENOMEM;
 }
 
@@ -574,7 +614,8 @@ static void worker_handle_job(struct worker *worker, struct job *job,
         goto out_release;
     }
 
-    worker_run_job(worker->sandbox, worker->config, worker->host, worker->slot, job, &result);
+    worker_run_job(worker->sandbox, worker->config, worker->policy, worker->filters, worker->host, worker->slot,
+                   job, &result);
     /* A job that ended on its own before the kill keeps its own result. */
     if (cancel_requested && !lease_lost && result.status == JOB_STATUS_INTERNAL_ERROR) {
         worker_result_cancelled(&result);
@@ -605,12 +646,55 @@ out_release:
     worker_warm_up(worker->sandbox);
 }
 
+/* Lets a SIGHUP that came meanwhile in (its handler only raises reload_requested), then
+ * reads the policy again if one did. Called between jobs only. */
+static void worker_check_reload(struct worker *worker)
+{
+    char err[1024], field[256], quoted_file[LOG_QUOTE_SIZE], quoted_reason[LOG_QUOTE_SIZE];
+    const char *file = worker->config->policy_path ? worker->config->policy_path : "";
+    struct filter_set *filters = NULL;
+    struct policy *policy = NULL;
+    const char *reason;
+    sigset_t hup;
+    int r;
+
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    sigprocmask(SIG_UNBLOCK, &hup, NULL);
+    sigprocmask(SIG_BLOCK, &hup, NULL);
+    if (!reload_requested)
+        return;
+    reload_requested = 0;
+
+    r = worker_load_policy(worker->config, &policy, &filters, err, sizeof(err));
+    if (r < 0) {
+        policy_error_split(file, err[0] ? err : strerror(-r), field, sizeof(field), &reason);
+        log_err("policy_load_failed", "file=%s field=%s reason=%s errno=%d action=kept "
+                "version=%s", log_quote(quoted_file, file), field[0] ? field : "-",
+                log_quote(quoted_reason, reason), -r, worker->policy->version);
+        return;
+    }
+
+    /* Nothing refers to the old ones once the queue and the sandbox have the new. */
+    jobq_set_policy(worker->jobq, policy);
+    sandbox_set_filters(worker->sandbox, filters);
+    policy_free(worker->policy);
+    filter_set_free(worker->filters);
+    worker->policy = policy;
+    worker->filters = filters;
+    log_info("policy_loaded", "version=%s file=%s filters=%zu", policy->version,
+             log_quote(quoted_file, file), filter_set_count(filters));
+    worker_warm_up(worker->sandbox);
+}
+
 static void worker_loop(struct worker *worker)
 {
     while (!stop_requested) {
         struct jobq_lease lease = { 0 };
         struct job *job = NULL;
         int r;
+
+        worker_check_reload(worker);
 
         /* Redis failures are logged by the queue once per outage; it also paces the retries. */
         r = jobq_take(worker->jobq, WORKER_TAKE_TIMEOUT_MS, &job, &lease);
@@ -627,18 +711,42 @@ static void worker_loop(struct worker *worker)
     }
 }
 
-static int worker_serve(const struct options *opts, const struct ccx_config *config,
-                        const struct policy *policy)
+/* SIGHUP only raises reload_requested, and is kept blocked but between jobs
+ * (worker_check_reload). The supervisor starts workers with it blocked already, so that one
+ * sent before this runs waits rather than ending the worker. */
+static int worker_install_reload_signal(void)
 {
-    struct worker worker = { .config = config, .slot = opts->slot };
+    struct sigaction reload = { .sa_handler = worker_on_reload_signal, .sa_flags = SA_RESTART };
+    sigset_t hup;
+
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &hup, NULL) < 0)
+        return -errno;
+    sigemptyset(&reload.sa_mask);
+    if (sigaction(SIGHUP, &reload, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Takes *policy and *filters; reloads replace them, and the ones in force at the end are
+ * handed back there for the caller to free. */
+static int worker_serve(const struct options *opts, const struct ccx_config *config,
+                        struct policy **policy, struct filter_set **filters)
+{
+    struct worker worker = { .config = config, .slot = opts->slot, .policy = *policy,
+                             .filters = *filters };
     char consumer[HOST_NAME_MAX + 32];
     int r;
 
+    log_init("worker", opts->slot, LOG_LEVEL_INFO);
     if (gethostname(worker.host, sizeof(worker.host) - 1) < 0)
         snprintf(worker.host, sizeof(worker.host), "unknown");
     snprintf(consumer, sizeof(consumer), "%s:%d", worker.host, (int)getpid());
 
     r = worker_install_signals();
+    if (r == 0)
+        r = worker_install_reload_signal();
     if (r < 0) {
         log_err("worker_start_failed", "stage=signals errno=%d", -r);
         return 1;
@@ -657,6 +765,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
         return 1;
     }
     sandbox_set_abort_flag(worker.sandbox, &job_abort);
+    sandbox_set_filters(worker.sandbox, worker.filters);
     worker_warm_up(worker.sandbox);
 
     r = jobq_new(redis_url_choose(opts->redis_url, config->redis_url), config, consumer,
@@ -668,28 +777,30 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
     }
 
     jobq_set_stop_flag(worker.jobq, &stop_requested);
-    if (jobq_set_policy_version(worker.jobq, policy->version) < 0) {
-        log_err("worker_start_failed", "stage=jobq errno=%d", ENOMEM);
-        jobq_free(worker.jobq);
-        sandbox_free(worker.sandbox);
-        return 1;
-    }
-    log_info("worker_started", "consumer=%s pid=%d", consumer, (int)getpid());
+    jobq_set_policy(worker.jobq, worker.policy);
+    log_info("worker_started", "consumer=%s pid=%d policy_version=%s", consumer, (int)getpid(),
+             worker.policy->version);
     worker_loop(&worker);
     log_info("worker_stopped", "consumer=%s", consumer);
 
     jobq_free(worker.jobq);
     sandbox_free(worker.sandbox);
+    *policy = worker.policy;
+    *filters = worker.filters;
     return 0;
 }
 
 /* ==== Intake mode ==== */
 
+/* The intake reads the policy once, at start, and keeps SIGHUP blocked as the supervisor
+ * started it: a changed policy's quotas and budgets reach admissions when the intake
+ * restarts. */
 static int intake_serve(const struct options *opts, const struct ccx_config *config,
                         const struct policy *policy)
 {
     int r;
 
+    log_init("intake", -1, LOG_LEVEL_INFO);
     r = worker_install_signals();
     if (r < 0) {
         log_err("intake_start_failed", "stage=signals errno=%d", -r);
@@ -863,7 +974,8 @@ static int direct_print_result(const struct result *result)
     return 0;
 }
 
-static int direct_run(const struct options *opts, const struct ccx_config *config)
+static int direct_run(const struct options *opts, const struct ccx_config *config,
+                      const struct policy *policy, const struct filter_set *filters)
 {
     struct sandbox *sandbox = NULL;
     struct job *job = NULL;
@@ -886,6 +998,11 @@ static int direct_run(const struct options *opts, const struct ccx_config *confi
     r = direct_build_job(opts, config, &job);
     if (r < 0)
         return r == -ENOMEM ? 1 : WORKER_EXIT_USAGE;
+    if (job_apply_policy(job, policy) < 0) {
+        fputs("ccx-worker: cannot apply the policy: out of memory\n", stderr);
+        job_free(job);
+        return 1;
+    }
 
     r = sandbox_new(config, opts->slot, &sandbox);
     if (r < 0) {
@@ -894,7 +1011,8 @@ static int direct_run(const struct options *opts, const struct ccx_config *confi
         return 1;
     }
 
-    worker_run_job(sandbox, config, host, opts->slot, job, &result);
+    sandbox_set_filters(sandbox, filters);
+    worker_run_job(sandbox, config, policy, filters, host, opts->slot, job, &result);
     r = direct_print_result(&result);
     if (r < 0)
         fprintf(stderr, "ccx-worker: cannot print the result: %s\n", strerror(-r));
@@ -909,7 +1027,10 @@ static int direct_run(const struct options *opts, const struct ccx_config *confi
 int main(int argc, char **argv)
 {
     struct options opts = { 0 };
+    struct filter_set *filters = NULL;
+    struct policy *policy = NULL;
     struct ccx_config *config;
+    char err[1024];
     int r;
 
     r = worker_parse_options(argc, argv, &opts);
@@ -928,19 +1049,20 @@ int main(int argc, char **argv)
         return WORKER_EXIT_USAGE;
     }
 
-    if (opts.direct) {
-        r = direct_run(&opts, config);
-    } else {
-        struct policy *policy;
-
-        log_init(opts.intake ? "intake" : "worker", opts.intake ? -1 : opts.slot,
-                 LOG_LEVEL_INFO);
-        policy = worker_load_policy(config);
-        r = !policy ? 1 : opts.intake ? intake_serve(&opts, config, policy)
-                                      : worker_serve(&opts, config, policy);
-        policy_free(policy);
+    r = worker_load_policy(config, &policy, &filters, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "ccx-worker: %s\n", err[0] ? err : strerror(-r));
+        config_free(config);
+        free(opts.args);
+        return WORKER_EXIT_USAGE;
     }
 
+    r = opts.direct   ? direct_run(&opts, config, policy, filters)
+        : opts.intake ? intake_serve(&opts, config, policy)
+                      : worker_serve(&opts, config, &policy, &filters);
+
+    filter_set_free(filters);
+    policy_free(policy);
     config_free(config);
     free(opts.args);
     return r;

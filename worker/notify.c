@@ -135,6 +135,8 @@ static void notify_append_arguments(char *buf, size_t size, size_t *used, const 
         notify_append_flags(buf, size, used, args[0]);
     } else if (strcmp(name, "setns") == 0) {
         notify_append_flags(buf, size, used, args[1]);
+    } else if (strcmp(name, "fork") == 0 || strcmp(name, "vfork") == 0) {
+        /* No arguments: what is left in the registers says nothing. */
     } else if (strcmp(name, "ioctl") == 0) {
         /* The kernel reads the request as 32 bits: name what it would have done. */
         uint32_t request = (uint32_t)args[1];
@@ -211,12 +213,26 @@ void notify_describe(const struct seccomp_data *data, char *buf, size_t size,
     free(name);
 }
 
+/* Lets the call run as if the filter allowed it. Safe for this one use only: the call is a
+ * process start by ccx-init, whose arguments are in registers (nothing in memory another
+ * thread could change after the check), and init has no other thread. */
+static int notify_continue(int listener_fd, struct seccomp_notif_resp *response, uint64_t id)
+{
+    memset(response, 0, sizeof(*response));
+    response->id = id;
+    response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (ioctl(listener_fd, SECCOMP_IOCTL_NOTIF_SEND, response) < 0 && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
 int notify_answer(struct notifier *notifier, int listener_fd, const struct filter *filter,
-                  struct notify_call *ret_call)
+                  pid_t *spawner, struct notify_call *ret_call)
 {
     struct seccomp_notif *request = notifier->request;
     struct seccomp_notif_resp *response = notifier->response;
     bool foreign_abi = false;
+    bool starts_process;
 
     /* Straight ioctls rather than libseccomp's wrappers, which fold every errno into
      * -ECANCELED: ENOENT (the caller is gone) must be told from a real failure. */
@@ -229,6 +245,20 @@ int notify_answer(struct notifier *notifier, int listener_fd, const struct filte
         /* Left unanswered: the call never runs, and the job dies before it could. */
         ret_call->action = NOTIFY_KILL;
         return 0;
+    }
+
+    /* Only a filter without children sends these here: it refuses them to the program. */
+    starts_process = !filter->children &&
+                     filter_starts_process(request->data.nr, request->data.args[0]);
+    if (starts_process && *spawner > 0 && request->pid == (uint32_t)*spawner) {
+        *spawner = 0;
+        ret_call->action = NOTIFY_ALLOWED;
+        return notify_continue(listener_fd, response, request->id);
+    }
+    if (starts_process) {
+        size_t used = strlen(ret_call->detail);
+
+        snprintf(ret_call->detail + used, sizeof(ret_call->detail) - used, " children=refused");
     }
 
     ret_call->action = NOTIFY_REFUSED;

@@ -81,13 +81,15 @@ static struct limits runner_compile_limits(const struct language *language, cons
 }
 
 static int runner_compile(struct sandbox *sandbox, const struct language *language,
-                          const struct job *job, struct result *result)
+                          const struct job *job, const struct policy_cgroup *tenant_cgroup,
+                          struct result *result)
 {
     struct limits limits = runner_compile_limits(language, job);
     _cleanup_free_ char **argv = runner_expand_argv(language->compile_argv, job->main, NULL, 0);
     struct sandbox_step step = {
         .job_id = job->id,
         .tenant = job->tenant,
+        .tenant_cgroup = tenant_cgroup,
         .limits = &limits,
     };
     int ret;
@@ -116,16 +118,20 @@ static int runner_compile(struct sandbox *sandbox, const struct language *langua
 }
 
 static int runner_execute(struct sandbox *sandbox, const struct language *language,
-                          const struct job *job, struct result *result)
+                          const struct job *job, const struct filter *filter,
+                          const struct policy_cgroup *tenant_cgroup, struct result *result)
 {
     _cleanup_free_ char **argv =
         runner_expand_argv(language->run_argv, job->main, job->args, job->arg_count);
     struct sandbox_step step = {
         .job_id = job->id,
         .tenant = job->tenant,
+        .tenant_cgroup = tenant_cgroup,
         .limits = &job->limits,
         .stdin_data = job->stdin_data,
         .stdin_size = job->stdin_size,
+        .filter = filter,
+        .tmp_mb = job->tmp_mb,
     };
     int ret;
 
@@ -163,6 +169,7 @@ static int runner_prepare_workspace(struct sandbox *sandbox, const struct ccx_co
 }
 
 int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const struct job *job,
+               const struct filter *run_filter, const struct policy_cgroup *tenant_cgroup,
                struct result *result)
 {
     const struct language *language;
@@ -176,7 +183,9 @@ int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const s
     result->meta = job->meta;
     result->meta_size = job->meta_size;
     result->run.exit_code = -1;
-    if (!result->id || !result->tenant || (job->language && !result->language))
+    result->policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
+    if (!result->id || !result->tenant || (job->language && !result->language) ||
+        (job->policy_version && !result->policy_version))
         return -ENOMEM;
 
     if (job->reject_reason)
@@ -189,13 +198,15 @@ int runner_run(struct sandbox *sandbox, const struct ccx_config *config, const s
         return runner_set_reason(result, JOB_STATUS_REJECTED, "unknown language '%s'",
                                  job->language);
 
-    ret = sandbox_describe(sandbox, &result->enforced);
+    ret = sandbox_describe(sandbox, run_filter, &result->enforced);
     if (ret == 0)
         ret = runner_prepare_workspace(sandbox, config, job, result, &ready);
     if (ret == 0 && ready && language->compile_argv)
-        ret = runner_compile(sandbox, language, job, result);
+        ret = runner_compile(sandbox, language, job, tenant_cgroup, result);
     if (ret == 0 && ready && result->status == JOB_STATUS_OK)
-        ret = runner_execute(sandbox, language, job, result);
+        ret = runner_execute(sandbox, language, job, run_filter, tenant_cgroup, result);
+    if (ret == 0 && ready)
+        ret = sandbox_describe_tenant(sandbox, &result->enforced);
 
     sandbox_workspace_destroy(sandbox);
     return ret;

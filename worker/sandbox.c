@@ -146,6 +146,9 @@ struct child_message {
  * NUL-terminated strings one after the other. */
 struct job_message {
     struct limits limits;
+    int32_t filter_index;    /* in the sandbox's filter set; -1: the sandbox's own filter */
+    char tmp_remount[64];    /* tmpfs options /tmp and /dev/shm get again ("size=8m"); "":
+                              * they keep the config's */
     uint32_t argc;
     uint32_t argv_bytes;
     char argv[ARGV_BYTES_MAX];
@@ -176,9 +179,18 @@ struct sandbox {
     uid_t host_uid;          /* the job's uid and gid on the host, leased for our life */
     int uid_lock_fd;         /* holds the lease */
     int cap_last;            /* highest capability number this kernel knows */
-    struct filter *filter;
+    struct filter *filter;   /* from the config's profile, children allowed */
+    const struct filter_set *filters; /* the worker's, for tenant policies; may be NULL */
     struct notifier *notifier;
     struct cg_system *cgroups;
+    /* The tenant the waiting children are cloned for: the last step's. */
+    char *warm_tenant;
+    struct policy_cgroup warm_policy;
+    bool warm_has_policy;
+    /* What the last step's tenant parent held, for sandbox_describe_tenant. */
+    char last_tenant_dir[CG_TENANT_DIR_SIZE];
+    struct cg_tenant_values last_tenant_values;
+    bool last_tenant_known;
     struct ro_bind *binds;
     size_t bind_count;
     bool proc_present[PROC_MASK_COUNT]; /* which of proc_masks this kernel has */
@@ -202,6 +214,8 @@ struct sandbox {
 struct child_context {
     const struct sandbox *sandbox;
     const struct limits *limits; /* in job_message, once the job came */
+    const struct filter *filter; /* the step's, once the job came */
+    const char *tmp_remount;     /* in job_message, once the job came */
     char *argv[ARGV_COUNT_MAX + 2]; /* "ccx-init", then the job's argv */
     int sync_fd;
     int report_fd;               /* write end of init's report pipe */
@@ -469,6 +483,18 @@ static void child_finish_root(const struct child_context *ctx)
     child_check(ctx, STAGE_WORKSPACE,
                 mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL));
 
+    /* The root was built before the job's tenant was known: its /tmp and /dev/shm get the
+     * tenant's size now. Flags are given again, since a remount replaces them. */
+    if (ctx->tmp_remount[0]) {
+        child_check(ctx, STAGE_TMP, child_join(path, root, "/tmp"));
+        child_check(ctx, STAGE_TMP, mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV,
+                                          ctx->tmp_remount));
+        child_check(ctx, STAGE_TMP, child_join(path, root, "/dev/shm"));
+        child_check(ctx, STAGE_TMP,
+                    mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          ctx->tmp_remount));
+    }
+
     child_check(ctx, STAGE_ROOT_READONLY,
                 mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
                       NULL));
@@ -598,8 +624,18 @@ static void child_receive_job(struct child_context *ctx)
         child_fail(ctx->sync_fd, STAGE_WAIT_JOB, n == 0 ? EPIPE : errno);
     if ((size_t)n < offsetof(struct job_message, argv) + message.argv_bytes ||
         message.argc == 0 || message.argc > ARGV_COUNT_MAX ||
-        message.argv_bytes > ARGV_BYTES_MAX || message.argv[message.argv_bytes - 1] != '\0')
+        message.argv_bytes > ARGV_BYTES_MAX || message.argv[message.argv_bytes - 1] != '\0' ||
+        memchr(message.tmp_remount, '\0', sizeof(message.tmp_remount)) == NULL)
         child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
+
+    /* The set is the one this child was cloned with: sandbox_set_filters drops children
+     * cloned before it was replaced. */
+    ctx->filter = message.filter_index < 0
+                      ? ctx->sandbox->filter
+                      : filter_set_get(ctx->sandbox->filters, (size_t)message.filter_index);
+    if (!ctx->filter)
+        child_fail(ctx->sync_fd, STAGE_WAIT_JOB, EPROTO);
+    ctx->tmp_remount = message.tmp_remount;
 
     for (uint32_t i = 0; i < message.argc; i++) {
         if (offset >= message.argv_bytes)
@@ -640,7 +676,7 @@ static void child_install_filter(struct child_context *ctx)
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                          .msg_controllen = sizeof(control.buf)};
     struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    int listener = filter_install(ctx->sandbox->filter);
+    int listener = filter_install(ctx->filter);
 
     if (listener < 0)
         child_fail(ctx->sync_fd, STAGE_SECCOMP, -listener);
@@ -655,6 +691,11 @@ static void child_install_filter(struct child_context *ctx)
 
 static void __attribute__((noreturn)) child_main(struct child_context *ctx)
 {
+    /* The job's root is made by us: its directories and files must not take whatever umask
+     * the worker was started with (systemd's UMask=0077, a strict login shell), or /etc is
+     * created 0700 and the job can read neither /etc/passwd nor anything bound below it.
+     * The job inherits this umask too, the same on every host. */
+    umask(022);
     child_reset_signals();
     child_setup_stdio(ctx);
 
@@ -853,7 +894,7 @@ static int sandbox_build_filter(struct sandbox *sandbox)
         log_err("seccomp_profile_invalid", "path=%s errno=%d reason=\"%s\"", path, -ret, err);
         return ret;
     }
-    ret = filter_new(profile, &sandbox->filter);
+    ret = filter_new(profile, path, true, &sandbox->filter);
     profile_free(profile);
     return ret;
 }
@@ -925,6 +966,13 @@ int sandbox_new(const struct ccx_config *config, int slot, struct sandbox **ret_
     return 0;
 }
 
+void sandbox_set_filters(struct sandbox *sandbox, const struct filter_set *set)
+{
+    sandbox->filters = set;
+    for (int i = 0; i < WARM_CHILDREN; i++)
+        warm_child_free(TAKE_PTR(sandbox->warm[i]));
+}
+
 void sandbox_set_abort_flag(struct sandbox *sandbox, const volatile sig_atomic_t *flag)
 {
     sandbox->abort_flag = flag;
@@ -951,7 +999,9 @@ void sandbox_free(struct sandbox *sandbox)
         close(sandbox->init_fd);
     filter_free(sandbox->filter);
     notify_free(sandbox->notifier);
+    /* After the children's cgroups are gone: the tenant parents they used may be idle now. */
     cg_system_free(sandbox->cgroups);
+    free(sandbox->warm_tenant);
     free(sandbox->binds);
     for (size_t i = 0; i < sizeof(sandbox->envp) / sizeof(*sandbox->envp); i++)
         free(sandbox->envp[i]);
@@ -961,12 +1011,15 @@ void sandbox_free(struct sandbox *sandbox)
     free(sandbox);
 }
 
-int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out)
+int sandbox_describe(const struct sandbox *sandbox, const struct filter *filter,
+                     struct enforcement_list *out)
 {
     const char *mode = cg_mode_name(cg_system_mode(sandbox->cgroups));
     bool v2 = cg_system_mode(sandbox->cgroups) == CG_MODE_V2;
     int ret = 0;
 
+    if (!filter)
+        filter = sandbox->filter;
     ret |= enforcement_list_set(out, "namespaces", "user,pid,mount,net,ipc,uts,cgroup");
     ret |= enforcement_list_set(out, "memory", "%s %s, swap included", mode,
                                 v2 ? "memory.max + memory.swap.max=0" : "memory.limit_in_bytes"
@@ -988,10 +1041,40 @@ int sandbox_describe(const struct sandbox *sandbox, struct enforcement_list *out
     ret |= enforcement_list_set(out, "seccomp", "allow-list of %zu syscalls from %s; the rest "
                                 "refused with EPERM through user notification, each an event; "
                                 "%zu and foreign ABIs kill the job; clone3 ENOSYS",
-                                sandbox->filter->allow_count,
-                                sandbox->config->sandbox.seccomp_profile,
-                                sandbox->filter->kill_count);
+                                filter->allow_count, filter->source, filter->kill_count);
+    ret |= enforcement_list_set(out, "children", "%s", filter->children
+                                ? "allowed" : "refused: fork, vfork and clone without "
+                                "CLONE_THREAD get EPERM through user notification, each an "
+                                "event; threads allowed");
     return ret < 0 ? -ENOMEM : 0;
+}
+
+/* A limit as the result shows it: a number, or "max". */
+static const char *sandbox_limit_text(char buf[32], uint64_t value, uint64_t divisor)
+{
+    if (value == UINT64_MAX)
+        return "max";
+    snprintf(buf, 32, "%" PRIu64, value / divisor);
+    return buf;
+}
+
+int sandbox_describe_tenant(const struct sandbox *sandbox, struct enforcement_list *out)
+{
+    const struct cg_tenant_values *values = &sandbox->last_tenant_values;
+    bool v2 = cg_system_mode(sandbox->cgroups) == CG_MODE_V2;
+    char memory[32], pids[32];
+
+    if (!sandbox->last_tenant_known)
+        return 0;
+    return enforcement_list_set(out, "tenant_cgroup", "%s %s/%s, shared by the tenant's jobs "
+                                "on this host: memory_mb=%s (%s) pids=%s %s=%" PRIu64,
+                                cg_mode_name(cg_system_mode(sandbox->cgroups)),
+                                sandbox->config->sandbox.cgroup_parent, sandbox->last_tenant_dir,
+                                sandbox_limit_text(memory, values->memory_bytes, 1024 * 1024),
+                                v2 ? "memory.max + memory.swap.max"
+                                   : "memory.limit_in_bytes + memsw",
+                                sandbox_limit_text(pids, values->pids, 1),
+                                v2 ? "cpu.weight" : "cpu.shares", values->cpu_weight);
 }
 
 /* ---- Workspace ---- */
@@ -1061,6 +1144,8 @@ int sandbox_workspace_create(struct sandbox *sandbox, const struct job *job)
     char options[256];
     int ret;
 
+    /* A new job: what sandbox_describe_tenant reports comes from its own steps. */
+    sandbox->last_tenant_known = false;
     sandbox_workspace_destroy(sandbox);
     ret = sandbox_check_run_dir(sandbox);
     if (ret < 0)
@@ -1238,6 +1323,8 @@ struct run_state {
     uint64_t cpu_before_ns;    /* the cgroup's CPU time when the job was handed over */
     struct output_buffer out[2];
     int listener_fd;           /* seccomp notifications of the job; -1 once it hung up */
+    const struct filter *filter; /* the filter the job runs under */
+    pid_t spawner;             /* the job's init until it started the program (notify.h) */
     /* The refusals reported as events this step: where each stands in the event list and
      * how many identical calls (same call, same decoded arguments) it stands for. Folding
      * repeats keeps one call made by every thread (glibc's set*id) from using up the cap. */
@@ -1306,7 +1393,8 @@ static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state
                                 struct event_list *events)
 {
     struct notify_call call;
-    int ret = notify_answer(sandbox->notifier, state->listener_fd, sandbox->filter, &call);
+    int ret = notify_answer(sandbox->notifier, state->listener_fd, state->filter,
+                            &state->spawner, &call);
 
     if (ret == -ENOENT || ret == -EINTR)
         return;
@@ -1325,6 +1413,8 @@ static void sandbox_answer_call(struct sandbox *sandbox, struct run_state *state
         run_kill(state, KILL_POLICY);
         return;
     }
+    if (call.action == NOTIFY_ALLOWED)
+        return;
     sandbox_report_refusal(state, events, call.detail);
 }
 
@@ -1516,9 +1606,11 @@ static void warm_child_free(struct warm_child *warm)
     free(warm);
 }
 
-/* Clones the next step's child into a fresh cgroup and lets it build its root; it then waits
- * for a job_message. Returns 0 and *ret_warm, or -errno (logged). */
-static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
+/* Clones the next step's child into a fresh cgroup below the tenant's parent and lets it
+ * build its root; it then waits for a job_message. Returns 0 and *ret_warm, or -errno
+ * (logged). */
+static int warm_child_new(struct sandbox *sandbox, const char *tenant,
+                          const struct policy_cgroup *policy, struct warm_child **ret_warm)
 {
     struct child_context ctx = {.sandbox = sandbox};
     int sync_pair[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
@@ -1535,10 +1627,14 @@ static int warm_child_new(struct sandbox *sandbox, struct warm_child **ret_warm)
     /* Created with the ceilings: each job's own limits only ever lower them. */
     snprintf(cgroup_name, sizeof(cgroup_name), "w%d-%" PRIu64, (int)getpid(),
              ++sandbox->step_seq);
-    ret = cg_job_create(sandbox->cgroups, cgroup_name, &sandbox->config->limits_max,
-                        sandbox->config->sandbox.cpu_quota_pct, &warm->cgroup);
+    ret = cg_job_create(sandbox->cgroups, tenant, policy, cgroup_name,
+                        &sandbox->config->limits_max, sandbox->config->sandbox.cpu_quota_pct,
+                        &warm->cgroup);
     if (ret < 0) {
-        log_err("cgroup_create_failed", "cgroup=%s errno=%d", cgroup_name, -ret);
+        char quoted[LOG_QUOTE_SIZE];
+
+        log_err("cgroup_create_failed", "cgroup=%s tenant=%s errno=%d", cgroup_name,
+                log_quote(quoted, tenant ? tenant : "default"), -ret);
         free(warm);
         return ret;
     }
@@ -1622,7 +1718,9 @@ int sandbox_warm_up(struct sandbox *sandbox)
             sandbox->warm[kept++] = warm;
     }
     for (; kept < WARM_CHILDREN; kept++) {
-        int ret = warm_child_new(sandbox, &sandbox->warm[kept]);
+        int ret = warm_child_new(sandbox, sandbox->warm_tenant,
+                                 sandbox->warm_has_policy ? &sandbox->warm_policy : NULL,
+                                 &sandbox->warm[kept]);
 
         if (ret < 0)
             return ret;
@@ -1630,9 +1728,20 @@ int sandbox_warm_up(struct sandbox *sandbox)
     return 0;
 }
 
-/* Takes the oldest waiting child for this step (the likeliest to be in its cgroup by now),
- * cloning one now if none is waiting. */
-static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_warm)
+/* True when the child waits in a cgroup below the step's tenant parent. */
+static bool warm_child_fits(const struct warm_child *warm, const struct sandbox_step *step)
+{
+    char dir[CG_TENANT_DIR_SIZE];
+
+    cg_tenant_dir_name(step->tenant, dir);
+    return strcmp(dir, cg_job_tenant_dir(warm->cgroup)) == 0;
+}
+
+/* Takes the oldest waiting child for this step's tenant (the likeliest to be in its cgroup
+ * by now), cloning one now if none is waiting. Children of another tenant are dropped: the
+ * next warm-up clones them for this one. */
+static int sandbox_take_warm(struct sandbox *sandbox, const struct sandbox_step *step,
+                             struct warm_child **ret_warm)
 {
     for (;;) {
         struct warm_child *warm = TAKE_PTR(sandbox->warm[0]);
@@ -1642,13 +1751,13 @@ static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_wa
                 (WARM_CHILDREN - 1) * sizeof(sandbox->warm[0]));
         sandbox->warm[WARM_CHILDREN - 1] = NULL;
 
-        if (warm && !warm_child_dead(warm)) {
+        if (warm && !warm_child_dead(warm) && warm_child_fits(warm, step)) {
             *ret_warm = warm;
             return 0;
         }
         warm_child_free(warm);
         if (!warm) {
-            ret = warm_child_new(sandbox, &warm);
+            ret = warm_child_new(sandbox, step->tenant, step->tenant_cgroup, &warm);
             if (ret < 0)
                 return ret;
             *ret_warm = warm;
@@ -1657,11 +1766,56 @@ static int sandbox_take_warm(struct sandbox *sandbox, struct warm_child **ret_wa
     }
 }
 
-/* Packs argv for the child. Returns 0, or -E2BIG when it does not fit in one message. */
-static int job_message_fill(struct job_message *message, const struct sandbox_step *step)
+/* The next warm-up clones its children for this step's tenant. Returns 0 or -ENOMEM. */
+static int sandbox_remember_tenant(struct sandbox *sandbox, const struct sandbox_step *step)
 {
+    char *tenant = NULL;
+
+    if (step->tenant) {
+        tenant = strdup(step->tenant);
+        if (!tenant)
+            return -ENOMEM;
+    }
+    free(sandbox->warm_tenant);
+    sandbox->warm_tenant = tenant;
+    sandbox->warm_has_policy = step->tenant_cgroup != NULL;
+    if (step->tenant_cgroup)
+        sandbox->warm_policy = *step->tenant_cgroup;
+    return 0;
+}
+
+/* Where the step's filter is for the child: -1 for the sandbox's own, its position in the
+ * set, or -EINVAL when it is neither. */
+static int sandbox_filter_index(const struct sandbox *sandbox, const struct filter *filter)
+{
+    size_t count = filter_set_count(sandbox->filters);
+
+    if (!filter || filter == sandbox->filter)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (filter_set_get(sandbox->filters, i) == filter)
+            return (int)i;
+    }
+    return -EINVAL;
+}
+
+/* Packs the step for the child: its filter's place, the size of /tmp, the limits and argv.
+ * Returns 0, -E2BIG when argv does not fit in one message, or -EINVAL for a filter the
+ * sandbox was not given. */
+static int job_message_fill(const struct sandbox *sandbox, struct job_message *message,
+                            const struct sandbox_step *step)
+{
+    int filter_index = sandbox_filter_index(sandbox, step->filter);
     size_t offset = 0;
     uint32_t argc = 0;
+
+    if (filter_index < -1)
+        return filter_index;
+    message->filter_index = filter_index;
+    message->tmp_remount[0] = '\0';
+    if (step->tmp_mb > 0 && step->tmp_mb != sandbox->config->sandbox.tmp_mb)
+        snprintf(message->tmp_remount, sizeof(message->tmp_remount), "size=%" PRIu64 "m",
+                 step->tmp_mb);
 
     message->limits = *step->limits;
     for (; step->argv[argc]; argc++) {
@@ -1685,10 +1839,26 @@ static int sandbox_start_job(struct sandbox *sandbox, struct warm_child *warm,
                              const struct sandbox_step *step, const struct job_message *message)
 {
     size_t size = offsetof(struct job_message, argv) + message->argv_bytes;
+    const struct policy_cgroup *tenant = step->tenant_cgroup;
+    struct limits cgroup_limits = *step->limits;
     size_t done = 0;
     int ret;
 
-    ret = cg_job_set_limits(warm->cgroup, step->limits, sandbox->config->sandbox.cpu_quota_pct);
+    /* The policy may have changed since the child was cloned (a reload). */
+    ret = cg_job_tenant_apply(warm->cgroup, tenant, &sandbox->last_tenant_values);
+    if (ret < 0)
+        return ret;
+    snprintf(sandbox->last_tenant_dir, sizeof(sandbox->last_tenant_dir), "%s",
+             cg_job_tenant_dir(warm->cgroup));
+    sandbox->last_tenant_known = true;
+
+    /* Within the tenant's: the kernel would stop the job at the tenant's limit anyway, but
+     * then as one of the tenant's jobs, not at a limit of its own. */
+    if (tenant && tenant->memory_mb && tenant->memory_mb < cgroup_limits.memory_mb)
+        cgroup_limits.memory_mb = tenant->memory_mb;
+    if (tenant && tenant->pids && tenant->pids < cgroup_limits.pids)
+        cgroup_limits.pids = tenant->pids;
+    ret = cg_job_set_limits(warm->cgroup, &cgroup_limits, sandbox->config->sandbox.cpu_quota_pct);
     if (ret < 0)
         return ret;
 
@@ -1746,6 +1916,7 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     enum setup_stage stage = STAGE_WAIT_JOB;
     struct cg_stats stats = {0};
     siginfo_t info = {0};
+    bool fork_refused = false;
     int ret;
 
     memset(ret_outcome, 0, sizeof(*ret_outcome));
@@ -1754,14 +1925,16 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
         return -ENOMEM;
     if (sandbox_aborted(sandbox))
         return -ECANCELED;
-    ret = job_message_fill(message, step);
+    ret = job_message_fill(sandbox, message, step);
+    if (ret == 0)
+        ret = sandbox_remember_tenant(sandbox, step);
     if (ret < 0)
         return ret;
 
     /* A waiting child that died or hung before it took the job (killed from the host, say)
      * costs the job nothing: a fresh child gets it. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        ret = sandbox_take_warm(sandbox, &warm);
+        ret = sandbox_take_warm(sandbox, step, &warm);
         if (ret < 0)
             return ret;
 
@@ -1790,6 +1963,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     state.pidfd = warm->pidfd;
     state.out[0].fd = warm->stdout_fd;
     state.out[1].fd = warm->stderr_fd;
+    state.filter = step->filter ? step->filter : sandbox->filter;
+    state.spawner = state.filter->children ? 0 : warm->pid;
     ret = sandbox_supervise(sandbox, warm->cgroup, limits, &state, events);
     if (ret < 0) {
         log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_supervise_failed",
@@ -1802,6 +1977,12 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
     warm->pid = 0;
     if (ret == 0) {
         ret = init_read_report(warm, &info);
+        /* init could not fork the program: no pid was left in the job's cgroup or, more
+         * likely, in its tenant's, which the tenant's other jobs fill. The job's outcome,
+         * not our failure (on v2 the refusal is counted in the tenant's cgroup only). */
+        fork_refused = ret == -EAGAIN;
+        if (fork_refused)
+            ret = 0;
         if (ret < 0)
             log_write(LOG_LEVEL_ERR, step->job_id, step->tenant, "sandbox_setup_failed",
                       "stage=%s errno=%d", setup_stage_names[STAGE_EXEC], -ret);
@@ -1825,6 +2006,8 @@ int sandbox_run(struct sandbox *sandbox, const struct sandbox_step *step,
                       "errno=%d", -ret);
     }
     if (ret == 0) {
+        if (fork_refused && stats.pids_refused == 0)
+            stats.pids_refused = 1;
         stats.cpu_usage_ns -= stats.cpu_usage_ns > state.cpu_before_ns ? state.cpu_before_ns : 0;
         ret_outcome->cpu_ms = stats.cpu_usage_ns / 1000000;
         ret_outcome->memory_peak_kb = stats.memory_peak_bytes / 1024;

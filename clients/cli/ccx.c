@@ -1,6 +1,7 @@
 /* ccx: the command-line client. `ccx submit` puts one job on ccx:jobs and waits for its
  * result on ccx:reply:<id>; `ccx result` reads a stored result; `ccx cancel` cancels a job
- * that has not finished. Exit codes: 0 the job's status is ok (cancel: the cancel took),
+ * that has not finished; `ccx breaker` lists and resets circuit breakers; `ccx events` prints
+ * and follows ccx:events. Exit codes: 0 the job's status is ok (cancel: the cancel took),
  * 1 any other status, 2 usage, 3 Redis failed or no result came in time, 4 no stored
  * result (cancel: no such job in the queue, or it finished already). */
 #include <errno.h>
@@ -29,6 +30,8 @@
 #include "common/msgpack_json.h"
 #include "common/parse.h"
 #include "common/redis_conn.h"
+
+#include "breaker_lua.h"
 
 enum {
     EXIT_STATUS_OK = 0,
@@ -99,6 +102,8 @@ static const char main_usage[] =
     "  submit   run a program in the sandbox fleet and print its result\n"
     "  result   print the stored result of a job\n"
     "  cancel   cancel a job that has not finished\n"
+    "  breaker  list the tenants' and hosts' circuit breakers, or reset one\n"
+    "  events   print the events of ccx:events, or follow them\n"
     "  help     show this text\n"
     "\n"
     "Redis: --redis URL, else $CCX_REDIS_URL, else redis://127.0.0.1:6379.\n"
@@ -1046,6 +1051,601 @@ static int cmd_cancel(int argc, char **argv)
     return EXIT_STATUS_OK;
 }
 
+/* ---- ccx breaker ---- */
+
+/* The breaker scripts: breaker.lua's functions, then a body that reads Redis's clock (the
+ * breakers' times are Redis's) and calls one of them. */
+#define BREAKER_CLI_NOW                                                                       \
+    "local t = redis.call('TIME')\n"                                                          \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+/* Returns {now, msgpack array of every breaker}. */
+static const char breaker_list_script[] = BREAKER_LUA "\n" BREAKER_CLI_NOW
+    "return {string.format('%d', now), breaker_list(now)}\n";
+
+/* ARGV[1] "tenant" or "host"   ARGV[2] its name. Returns 1, or 0 when there is no such
+ * breaker. */
+static const char breaker_reset_script[] = BREAKER_LUA "\n" BREAKER_CLI_NOW
+    "return breaker_reset(ARGV[1], ARGV[2], now)\n";
+
+static const char breaker_usage[] =
+    "usage: ccx breaker list [--json] [--redis URL]\n"
+    "       ccx breaker reset TENANT [--redis URL]\n"
+    "       ccx breaker reset --host HOST [--redis URL]\n"
+    "\n"
+    "list shows every tenant and host circuit breaker: its state (CLOSED, OPEN, HALF_OPEN),\n"
+    "the failures and calls in its window, the hosts (for a host: the tenants) the failures\n"
+    "came from, and until when it stays open. --json prints one JSON array.\n"
+    "reset closes a breaker at once and clears its window (a breaker_reset event on\n"
+    "ccx:events says who was let back in).\n"
+    "\n"
+    "Exit status: 0 done, 2 usage error, 3 Redis failed, 4 no such breaker (reset).\n";
+
+/* Tenant names as the job decoder takes them: 1 to 64 of A-Z a-z 0-9 . _ - */
+static bool breaker_tenant_valid(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len > 64)
+        return false;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+           len;
+}
+
+static bool breaker_host_valid(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len > 255)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)name[i] <= ' ' || name[i] == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static int64_t object_i64(const msgpack_object *obj)
+{
+    if (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return (int64_t)obj->via.u64;
+    if (obj && obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        return obj->via.i64;
+    return 0;
+}
+
+/* "2026-12-04T05:40:00Z (in 29 s)" for a time ahead of now, "-" for none. */
+static void breaker_format_until(int64_t until_ms, int64_t now_ms, char *buf, size_t size)
+{
+    time_t seconds = (time_t)(until_ms / 1000);
+    struct tm tm;
+    char when[32];
+
+    if (until_ms <= 0 || !gmtime_r(&seconds, &tm)) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (until_ms > now_ms)
+        snprintf(buf, size, "%s (in %lld s)", when, (long long)((until_ms - now_ms + 999) / 1000));
+    else
+        snprintf(buf, size, "%s (passed)", when);
+}
+
+/* The failing names of a row, comma-separated ("-" when none), cut to fit. */
+static void breaker_format_failing(const msgpack_object *failing, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    if (failing && failing->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < failing->via.array.size && used + 1 < size; i++) {
+            const char *ptr;
+            size_t len;
+
+            if (!object_bytes(&failing->via.array.ptr[i], &ptr, &len))
+                continue;
+            used += (size_t)snprintf(buf + used, size - used, "%s%.*s", used ? "," : "",
+                                     (int)len, ptr);
+        }
+    }
+    if (buf[0] == '\0')
+        snprintf(buf, size, "-");
+}
+
+static void breaker_print_row(const msgpack_object *row, int64_t now_ms)
+{
+    const msgpack_object *scope = map_get(row, "scope");
+    const char *scope_ptr = "", *name_ptr = "", *state_ptr = "";
+    size_t scope_len = 0, name_len = 0, state_len = 0;
+    char counts[64], failing[256], until[64];
+
+    object_bytes(scope, &scope_ptr, &scope_len);
+    if (scope_len == 4 && memcmp(scope_ptr, "host", 4) == 0)
+        object_bytes(map_get(row, "host"), &name_ptr, &name_len);
+    else
+        object_bytes(map_get(row, "tenant"), &name_ptr, &name_len);
+    object_bytes(map_get(row, "state"), &state_ptr, &state_len);
+
+    snprintf(counts, sizeof(counts), "%llu/%llu (%llu%%)",
+             (unsigned long long)object_u64(map_get(row, "failures")),
+             (unsigned long long)object_u64(map_get(row, "calls")),
+             (unsigned long long)object_u64(map_get(row, "failure_pct")));
+    breaker_format_failing(map_get(row, "failing"), failing, sizeof(failing));
+    breaker_format_until(state_len == 6 && memcmp(state_ptr, "CLOSED", 6) == 0
+                             ? 0
+                             : object_i64(map_get(row, "until")),
+                         now_ms, until, sizeof(until));
+    printf("%-7.*s %-24.*s %-10.*s %-16s %-24s %s\n", (int)scope_len, scope_ptr, (int)name_len,
+           name_ptr, (int)state_len, state_ptr, counts, failing, until);
+}
+
+static int breaker_print_list(const redisReply *reply, bool json)
+{
+    _cleanup_unpacked_ msgpack_unpacked unpacked;
+    const msgpack_object *rows;
+    int64_t now_ms;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING) {
+        fputs("ccx: the breaker list script gave an unexpected reply\n", stderr);
+        return EXIT_REDIS;
+    }
+    now_ms = strtoll(reply->element[0]->str, NULL, 10);
+
+    msgpack_unpacked_init(&unpacked);
+    if (msgpack_unpack_next(&unpacked, reply->element[1]->str, reply->element[1]->len, NULL) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        unpacked.data.type != MSGPACK_OBJECT_ARRAY) {
+        fputs("ccx: the breaker list is not a msgpack array\n", stderr);
+        return EXIT_REDIS;
+    }
+    rows = &unpacked.data;
+
+    if (json)
+        return print_json(rows) < 0 ? EXIT_REDIS : EXIT_STATUS_OK;
+
+    if (rows->via.array.size == 0) {
+        puts("no breakers yet (one appears with the first job recorded for its tenant or host)");
+        return EXIT_STATUS_OK;
+    }
+    printf("%-7s %-24s %-10s %-16s %-24s %s\n", "SCOPE", "NAME", "STATE", "FAILED/CALLS",
+           "FAILING", "UNTIL");
+    for (uint32_t i = 0; i < rows->via.array.size; i++)
+        breaker_print_row(&rows->via.array.ptr[i], now_ms);
+    return EXIT_STATUS_OK;
+}
+
+static int breaker_list(const char *redis_url, bool json)
+{
+    _cleanup_redis_ redisContext *context = NULL;
+    _cleanup_reply_ redisReply *reply = NULL;
+    int r;
+
+    r = connect_redis(redis_url, &context);
+    if (r != 0)
+        return r;
+
+    reply = redisCommand(context, "EVAL %s 0", breaker_list_script);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return redis_failure(context, reply, "the breaker list script");
+    return breaker_print_list(reply, json);
+}
+
+static int breaker_reset(const char *redis_url, const char *scope, const char *name)
+{
+    _cleanup_redis_ redisContext *context = NULL;
+    _cleanup_reply_ redisReply *reply = NULL;
+    int r;
+
+    r = connect_redis(redis_url, &context);
+    if (r != 0)
+        return r;
+
+    reply = redisCommand(context, "EVAL %s 0 %s %s", breaker_reset_script, scope, name);
+    if (!reply || reply->type != REDIS_REPLY_INTEGER)
+        return redis_failure(context, reply, "the breaker reset script");
+    if (reply->integer == 0) {
+        fprintf(stderr, "ccx: no breaker for %s %s (nothing was recorded for it yet)\n", scope,
+                name);
+        return EXIT_NO_RESULT;
+    }
+    printf("reset the %s breaker of %s: CLOSED, window cleared\n", scope, name);
+    return EXIT_STATUS_OK;
+}
+
+static int cmd_breaker(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "host", required_argument, NULL, 'H' },
+        { "redis", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *redis_url = NULL, *host = NULL, *action;
+    bool json = false;
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(breaker_usage, stdout);
+            return 0;
+        }
+        if (opt == 'j')
+            json = true;
+        else if (opt == 'H')
+            host = optarg;
+        else if (opt == 'r')
+            redis_url = optarg;
+        else
+            return usage_error("Try 'ccx breaker --help'.");
+    }
+
+    if (optind >= argc)
+        return usage_error("breaker: expected list or reset (try 'ccx breaker --help')");
+    action = argv[optind++];
+
+    if (strcmp(action, "list") == 0) {
+        if (optind != argc || host)
+            return usage_error("breaker list: takes no TENANT or --host");
+        return breaker_list(redis_url, json);
+    }
+    if (strcmp(action, "reset") != 0)
+        return usage_error("breaker: unknown action '%s' (list or reset)", action);
+    if (json)
+        return usage_error("breaker reset: --json is for list");
+    if (host) {
+        if (optind != argc)
+            return usage_error("breaker reset: a TENANT or --host HOST, not both");
+        if (!breaker_host_valid(host))
+            return usage_error("breaker reset: '%s' is not a host name", host);
+        return breaker_reset(redis_url, "host", host);
+    }
+    if (argc - optind != 1)
+        return usage_error("breaker reset: expected one TENANT or --host HOST");
+    if (!breaker_tenant_valid(argv[optind]))
+        return usage_error("breaker reset: '%s' is not a tenant (1 to 64 of A-Z a-z 0-9 . _ -)",
+                           argv[optind]);
+    return breaker_reset(redis_url, "tenant", argv[optind]);
+}
+
+/* ---- ccx events ---- */
+
+#define EVENTS_DEFAULT_COUNT 20
+#define EVENTS_PAGE "200"
+#define EVENTS_BLOCK_MS 5000
+#define EVENTS_ID_SIZE 64
+
+static const char events_usage[] =
+    "usage: ccx events [--tenant T] [--kind K] [--job ID] [--count N] [--from-start]\n"
+    "                  [--follow] [--redis URL]\n"
+    "\n"
+    "Prints the events on ccx:events (security, ops, breaker and job life events:\n"
+    "docs/EVENTS.md) as JSON lines, each with its stream entry id as \"stream_id\".\n"
+    "\n"
+    "  --tenant T      only the events of tenant T\n"
+    "  --kind K        only events of kind K (syscall_refused, breaker_opened, ...)\n"
+    "  --job ID        only the events of job ID\n"
+    "  --count N       at most N events (default 20; with --follow: the last N before\n"
+    "                  following, default none)\n"
+    "  --from-start    the oldest first, from the start of the stream, instead of the\n"
+    "                  newest first\n"
+    "  --follow        then wait for new events and print each as it comes, until killed;\n"
+    "                  a lost Redis is reconnected to\n"
+    "  --redis URL     Redis to use\n"
+    "\n"
+    "Exit status: 0 done, 2 usage error, 3 Redis failed (without --follow).\n";
+
+struct events_options {
+    const char *tenant;
+    const char *kind;
+    const char *job_id;
+    const char *redis_url;
+    uint64_t count;
+    bool count_given;
+    bool from_start;
+    bool follow;
+};
+
+/* True when the object is a str equal to text. */
+static bool object_is_text(const msgpack_object *obj, const char *text)
+{
+    return obj && obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == strlen(text) &&
+           memcmp(obj->via.str.ptr, text, obj->via.str.size) == 0;
+}
+
+static bool events_match(const struct events_options *opts, const msgpack_object *event)
+{
+    if (opts->tenant && !object_is_text(map_get(event, "tenant"), opts->tenant))
+        return false;
+    if (opts->kind && !object_is_text(map_get(event, "kind"), opts->kind))
+        return false;
+    if (opts->job_id && !object_is_text(map_get(event, "job_id"), opts->job_id))
+        return false;
+    return true;
+}
+
+/* Decodes one stream entry ([id, [field, value, ...]]) into a JSON line when it matches.
+ * Returns 1 with *ret_text (free it), 0 when it does not (no event field, not a map,
+ * filtered out), or -ENOMEM. The entry's id goes into last_id either way. */
+static int events_entry_json(const struct events_options *opts, const redisReply *entry,
+                             char **ret_text, char last_id[EVENTS_ID_SIZE])
+{
+    _cleanup_unpacked_ msgpack_unpacked unpacked;
+    _cleanup_json_ json_t *json = NULL;
+    const redisReply *fields, *value = NULL;
+
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING ||
+        entry->element[1]->type != REDIS_REPLY_ARRAY)
+        return 0;
+    snprintf(last_id, EVENTS_ID_SIZE, "%s", entry->element[0]->str);
+
+    fields = entry->element[1];
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        if (fields->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(fields->element[i]->str, KEY_EVENTS_FIELD) == 0 &&
+            fields->element[i + 1]->type == REDIS_REPLY_STRING)
+            value = fields->element[i + 1];
+    }
+    if (!value)
+        return 0;
+
+    msgpack_unpacked_init(&unpacked);
+    if (msgpack_unpack_next(&unpacked, value->str, value->len, NULL) != MSGPACK_UNPACK_SUCCESS ||
+        unpacked.data.type != MSGPACK_OBJECT_MAP || !events_match(opts, &unpacked.data))
+        return 0;
+
+    json = msgpack_to_json(&unpacked.data);
+    if (!json || json_object_set_new(json, "stream_id", json_string(entry->element[0]->str)) < 0)
+        return -ENOMEM;
+    *ret_text = json_dumps(json, JSON_COMPACT);
+    return *ret_text ? 1 : -ENOMEM;
+}
+
+static void events_free_lines(char **lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(lines[i]);
+    free(lines);
+}
+
+/* Prints up to opts->count matching events with ids up to upper ("+": all), newest first
+ * (XREVRANGE) or from the start (XRANGE), reading the stream a page at a time. With
+ * chronological, the newest ones are printed oldest first (the backlog of --follow).
+ * Returns 0 or an exit status. */
+static int events_print_range(redisContext *context, const struct events_options *opts,
+                              bool newest_first, bool chronological, const char *upper)
+{
+    char cursor[EVENTS_ID_SIZE + 1], seen[EVENTS_ID_SIZE];
+    char **lines = NULL;
+    size_t count = 0;
+    int ret = 0;
+
+    snprintf(cursor, sizeof(cursor), "%s", newest_first ? upper : "-");
+    while (count < opts->count && ret == 0) {
+        _cleanup_reply_ redisReply *reply = NULL;
+
+        seen[0] = '\0';
+        if (newest_first)
+            reply = redisCommand(context, "XREVRANGE %s %s - COUNT %s", KEY_EVENTS, cursor,
+                                 EVENTS_PAGE);
+        else
+            reply = redisCommand(context, "XRANGE %s %s + COUNT %s", KEY_EVENTS, cursor,
+                                 EVENTS_PAGE);
+        if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+            ret = redis_failure(context, reply, newest_first ? "XREVRANGE" : "XRANGE");
+            break;
+        }
+
+        for (size_t i = 0; i < reply->elements && count < opts->count; i++) {
+            char *text = NULL;
+            int r = events_entry_json(opts, reply->element[i], &text, seen);
+            char **grown;
+
+            if (r == 0)
+                continue;
+            grown = r > 0 ? reallocarray(lines, count + 1, sizeof(*lines)) : NULL;
+            if (!grown) {
+                free(text);
+                fputs("ccx: out of memory\n", stderr);
+                ret = EXIT_REDIS;
+                break;
+            }
+            lines = grown;
+            lines[count++] = text;
+        }
+        if (!seen[0])
+            break;
+        /* Exclusive bound: past the last entry seen. */
+        snprintf(cursor, sizeof(cursor), "(%s", seen);
+    }
+
+    for (size_t i = 0; i < count && ret == 0; i++)
+        puts(lines[chronological ? count - 1 - i : i]);
+    fflush(stdout);
+    events_free_lines(lines, count);
+    return ret;
+}
+
+/* The id of the stream's newest entry into last_id ("0-0" when it is empty), so that a
+ * follow starts after it. Returns 0 or an exit status. */
+static int events_newest_id(redisContext *context, char last_id[EVENTS_ID_SIZE])
+{
+    _cleanup_reply_ redisReply *reply = redisCommand(context, "XREVRANGE %s + - COUNT 1",
+                                                     KEY_EVENTS);
+    const redisReply *entry;
+
+    if (!reply || reply->type != REDIS_REPLY_ARRAY)
+        return redis_failure(context, reply, "XREVRANGE");
+    snprintf(last_id, EVENTS_ID_SIZE, "0-0");
+    entry = reply->elements == 1 ? reply->element[0] : NULL;
+    if (entry && entry->type == REDIS_REPLY_ARRAY && entry->elements == 2 &&
+        entry->element[0]->type == REDIS_REPLY_STRING)
+        snprintf(last_id, EVENTS_ID_SIZE, "%s", entry->element[0]->str);
+    return 0;
+}
+
+/* One XREAD BLOCK after last_id. Returns 0 (printed what came, or nothing in the block
+ * time) or -EIO when the connection failed or Redis answered an error. */
+static int events_read_new(redisContext *context, const struct events_options *opts,
+                           char last_id[EVENTS_ID_SIZE])
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    const redisReply *entries;
+
+    reply = redisCommand(context, "XREAD BLOCK %d STREAMS %s %s", EVENTS_BLOCK_MS, KEY_EVENTS,
+                         last_id);
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return -EIO;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1)
+        return 0;
+    if (reply->element[0]->type != REDIS_REPLY_ARRAY || reply->element[0]->elements != 2)
+        return 0;
+
+    entries = reply->element[0]->element[1];
+    for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
+        _cleanup_free_ char *text = NULL;
+        int r = events_entry_json(opts, entries->element[i], &text, last_id);
+
+        if (r < 0)
+            return r;
+        if (r > 0)
+            puts(text);
+    }
+    fflush(stdout);
+    return 0;
+}
+
+/* Tails the stream until killed. A lost connection is told once on stderr and tried again
+ * with a growing pause; reading goes on after the last entry printed, so a Redis that
+ * restarted (empty, or from its data) loses the follower nothing it still has. */
+static int events_follow(redisContext **context, const char *url,
+                         const struct events_options *opts, char last_id[EVENTS_ID_SIZE])
+{
+    struct timeval socket_timeout = { .tv_sec = EVENTS_BLOCK_MS / 1000 + SOCKET_SLACK_S };
+    useconds_t backoff_us = 200000;
+    bool lost = false;
+
+    for (;;) {
+        int r = -EIO;
+
+        if (*context && redisSetTimeout(*context, socket_timeout) == REDIS_OK)
+            r = events_read_new(*context, opts, last_id);
+        if (r == -ENOMEM) {
+            fputs("ccx: out of memory\n", stderr);
+            return EXIT_REDIS;
+        }
+        if (r == 0) {
+            if (lost)
+                fputs("ccx: reconnected to Redis; following ccx:events again\n", stderr);
+            lost = false;
+            backoff_us = 200000;
+            continue;
+        }
+
+        if (!lost)
+            fputs("ccx: lost Redis while following ccx:events; reconnecting\n", stderr);
+        lost = true;
+        if (*context)
+            redisFree(TAKE_PTR(*context));
+        usleep(backoff_us);
+        backoff_us = backoff_us < 2000000 ? backoff_us * 2 : backoff_us;
+        if (redis_connect(url, CONNECT_TIMEOUT_MS, context) < 0)
+            *context = NULL;
+    }
+}
+
+static int events_parse(int argc, char **argv, struct events_options *opts)
+{
+    static const struct option long_options[] = {
+        { "tenant", required_argument, NULL, 't' },
+        { "kind", required_argument, NULL, 'k' },
+        { "job", required_argument, NULL, 'J' },
+        { "count", required_argument, NULL, 'n' },
+        { "from-start", no_argument, NULL, 's' },
+        { "follow", no_argument, NULL, 'f' },
+        { "redis", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+
+    opts->count = EVENTS_DEFAULT_COUNT;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            fputs(events_usage, stdout);
+            return -1;
+        case 't':
+            opts->tenant = optarg;
+            break;
+        case 'k':
+            opts->kind = optarg;
+            break;
+        case 'J':
+            opts->job_id = optarg;
+            break;
+        case 'n':
+            if (parse_u64(optarg, &opts->count) < 0)
+                return usage_error("--count: expected a whole number, got '%s'", optarg);
+            opts->count_given = true;
+            break;
+        case 's':
+            opts->from_start = true;
+            break;
+        case 'f':
+            opts->follow = true;
+            break;
+        case 'r':
+            opts->redis_url = optarg;
+            break;
+        default:
+            return usage_error("Try 'ccx events --help'.");
+        }
+    }
+    if (optind != argc)
+        return usage_error("events: unexpected argument '%s' (try 'ccx events --help')",
+                           argv[optind]);
+    if (opts->follow && opts->from_start)
+        return usage_error("events: --follow starts at the newest events; --from-start "
+                           "does not go with it");
+    if (opts->follow && !opts->count_given)
+        opts->count = 0;
+    return 0;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+    struct events_options opts = { 0 };
+    _cleanup_redis_ redisContext *context = NULL;
+    char last_id[EVENTS_ID_SIZE] = "0-0";
+    int r;
+
+    r = events_parse(argc, argv, &opts);
+    if (r != 0)
+        return r < 0 ? 0 : r;
+
+    r = connect_redis(opts.redis_url, &context);
+    if (r != 0)
+        return r;
+
+    if (!opts.follow)
+        return events_print_range(context, &opts, !opts.from_start, false, "+");
+
+    /* The newest id first: what is added while the backlog prints comes through XREAD. */
+    r = events_newest_id(context, last_id);
+    if (r == 0 && opts.count > 0)
+        r = events_print_range(context, &opts, true, true, last_id);
+    if (r != 0)
+        return r;
+    return events_follow(&context, redis_url_choose(opts.redis_url, NULL), &opts, last_id);
+}
+
 static int cmd_help(int argc, char **argv)
 {
     fputs(main_usage, stdout);
@@ -1062,6 +1662,8 @@ static const struct command commands[] = {
     { "submit", "ccx submit", cmd_submit },
     { "result", "ccx result", cmd_result },
     { "cancel", "ccx cancel", cmd_cancel },
+    { "breaker", "ccx breaker", cmd_breaker },
+    { "events", "ccx events", cmd_events },
     { "help", "ccx", cmd_help },
     { "--help", "ccx", cmd_help },
     { "-h", "ccx", cmd_help },

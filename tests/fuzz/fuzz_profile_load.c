@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         free(name);
     }
-    if (filter_new(profile, &filter) < 0)
+    if (filter_new(profile, "fuzz", true, &filter) < 0)
         abort();
     filter_free(filter);
     profile_free(profile);

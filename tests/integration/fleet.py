@@ -162,7 +162,8 @@ def _merge(config, overrides):
 def fleet_config(path, overrides=None):
     """Writes the shipped config, with this process's cgroup parent, run dir and a short
     shutdown grace, and then the overrides (a dict; nested objects are merged key by key, so
-    {"sandbox": {"tmp_mb": 8}} changes that one field), to path."""
+    {"sandbox": {"tmp_mb": 8}} changes that one field; "policy": None drops the policy
+    file), to path."""
     with open(os.path.join(SOURCE_DIR, "deploy", "ccx.json")) as f:
         config = json.load(f)
     cgroup_parent, run_dir = fleet_names()
@@ -173,6 +174,10 @@ def fleet_config(path, overrides=None):
                                                         config["sandbox"]["seccomp_profile"])
     config["policy"] = os.path.join(SOURCE_DIR, "deploy", config["policy"])
     _merge(config, overrides or {})
+    # {"policy": None}: no policy file, so the built-in policy (a config whose ceilings are
+    # below the shipped policy's limits would have that file refused).
+    if config.get("policy") is None:
+        config.pop("policy", None)
     with open(path, "w") as f:
         json.dump(config, f, indent=2)
     return config
@@ -186,6 +191,9 @@ def host_leftovers(known_pids=()):
             glob.glob(f"/sys/fs/cgroup/*/{cgroup_parent}")):
         if os.path.isdir(path):
             found.append(f"cgroup directory {path}")
+            # Tenant parents (t-<name>-<hash>) and the step cgroups in them keep it there.
+            found.extend(f"cgroup directory {sub}" for sub in sorted(
+                glob.glob(f"{path}/t-*") + glob.glob(f"{path}/t-*/w*")))
     with open("/proc/mounts") as f:
         for line in f:
             mount_point = line.split()[1]

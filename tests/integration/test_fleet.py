@@ -16,7 +16,7 @@ from fleet import FleetTestCase, as_bytes, new_job_id
 RESULT_FIELDS = ("id", "status", "reason", "language", "tenant", "exit_code", "signal",
                  "signal_name", "stdout", "stderr", "stdout_dropped", "stderr_dropped",
                  "wall_ms", "cpu_ms", "memory_peak_kb", "compile", "events", "enforced", "host",
-                 "worker", "attempt", "meta")
+                 "worker", "attempt", "policy_version", "meta")
 
 HELLO = {
     "python": ('print("hello from python")\n', b"hello from python\n"),
@@ -295,6 +295,25 @@ class FleetTest(FleetTestCase):
         self.assertIn("memory", enforced)
         self.assertIn("cgroup", str(enforced["memory"]))
 
+    def test_each_tenant_runs_under_a_cgroup_parent_of_its_own(self):
+        # Case and a dot matter: each name gets its own parent (docs/SANDBOX.md).
+        offset = self.fleet.log_size()
+        dirs = {}
+        for tenant in ("Tcg.Alpha", "tcg.alpha", "tcg.beta"):
+            result = self.fleet.run("sh", "echo in\n", tenant=tenant)
+            self.assertEqual(result["status"], "ok", result.get("reason"))
+            how = result["enforced"].get("tenant_cgroup", "")
+            found = re.search(r" [^ ]+/(t-[a-z0-9_-]+-[0-9a-f]{8}),", how)
+            self.assertTrue(found, f"tenant_cgroup of {tenant}: {how!r}")
+            self.assertIn("memory_mb=max", how)
+            dirs[tenant] = found.group(1)
+        self.assertEqual(len(set(dirs.values())), 3, dirs)
+        self.assertTrue(dirs["tcg.beta"].startswith("t-tcg_beta-"), dirs)
+        log = self.fleet.log_text(offset)
+        for tenant, name in dirs.items():
+            self.assertRegex(log, rf"event=cgroup_tenant_created mode=cgroup_v[12] "
+                                  rf"tenant=\"{re.escape(tenant)}\" cgroup=[^ ]+/{name}")
+
     def test_job_delivered_to_a_dead_worker_and_never_leased_is_taken_over(self):
         # A consumer that read the job and died before it took the lease: the entry stays
         # pending under its name, with no lease. XADD and its read share one transaction, so
@@ -327,7 +346,7 @@ class FleetTest(FleetTestCase):
         import signal
         import time
 
-        from fleet import _proc_stat, descendants
+        from fleet import _proc_stat, descendants, fleet_names
 
         marker = "4242.5"
         # A short wall limit: the job is handed back and runs again (test_leases), and that
@@ -355,11 +374,18 @@ class FleetTest(FleetTestCase):
             sleeper, worker = sleeper_and_worker()
         self.assertTrue(sleeper and worker, "the job never started")
 
+        # The worker's step cgroups sit in the tenant's parent: t-default-<hash>.
+        parent = fleet_names()[0]
+
+        def worker_cgroups():
+            return glob.glob(f"/sys/fs/cgroup/*/{parent}/t-*/w{worker}-*") + \
+                glob.glob(f"/sys/fs/cgroup/{parent}/t-*/w{worker}-*")
+
+        self.assertNotEqual(worker_cgroups(), [], "the running job's cgroup was not found")
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            left = glob.glob(f"/sys/fs/cgroup/*/ccx/w{worker}-*") + \
-                glob.glob(f"/sys/fs/cgroup/ccx/w{worker}-*")
+            left = worker_cgroups()
             if _proc_stat(sleeper) is None and not left:
                 break
             time.sleep(0.1)

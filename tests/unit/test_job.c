@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <msgpack.h>
 
 #include "common/config.h"
 #include "common/job.h"
+#include "common/policy.h"
 
 static struct ccx_config *config;
 
@@ -1478,4 +1480,186 @@ Test(job, rejects_zero_negative_or_string_deadline)
         expect_reject(job, "deadline must be a positive integer (ms since the Unix epoch)");
         job_free(job);
     }
+}
+
+/* ==== Tenant policy (job_apply_policy) ==== */
+
+#define POLICY_TEXT                                                                             \
+    "{\"version\": \"unit-1\",\n"                                                               \
+    " \"defaults\": {\"resources\": {\"limits\": {\"wall_ms\": {\"default\": 4000}}}},\n"       \
+    " \"tenants\": {\n"                                                                         \
+    "  \"acme\": {\"resources\": {\"limits\": {\"memory_mb\": {\"default\": 128,"               \
+    " \"max\": 256}}},\n"                                                                       \
+    "            \"code\": {\"languages\": [\"python\"]},\n"                                    \
+    "            \"processes\": {\"children\": false},\n"                                       \
+    "            \"filesystem\": {\"tmp_mb\": 8}},\n"                                           \
+    "  \"sec\": {\"code\": {\"seccomp_profile\": \"/opt/ccx/strict.json\"}}}}\n"
+
+/* The policy above, read by the real loader from a file of its own. */
+static struct policy *load_policy(void)
+{
+    char dir[] = "/tmp/ccx-test-job-policy-XXXXXX";
+    struct policy *policy = NULL;
+    char path[64], err[1024] = "";
+    FILE *file;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/policy.json", dir);
+    file = fopen(path, "w");
+    cr_assert_not_null(file);
+    fputs(POLICY_TEXT, file);
+    fclose(file);
+
+    cr_assert_eq(policy_load(path, config, &policy, err, sizeof(err)), 0, "%s", err);
+    unlink(path);
+    rmdir(dir);
+    return policy;
+}
+
+/* A job of tenant in language, with one limit when limit is not NULL. */
+static struct job *decode_tenant_job(const char *tenant, const char *language, const char *limit,
+                                     uint64_t value)
+{
+    struct msg m;
+    struct job *job;
+
+    msg_init(&m);
+    msgpack_pack_map(&m.pk, limit ? 4 : 3);
+    put_kv(&m, "tenant", tenant);
+    put_kv(&m, "language", language);
+    put_kv(&m, "source", "print(1)\n");
+    if (limit) {
+        put_str(&m, "limits");
+        msgpack_pack_map(&m.pk, 1);
+        put_str(&m, limit);
+        msgpack_pack_uint64(&m.pk, value);
+    }
+    job = decode(&m);
+    msg_destroy(&m);
+    return job;
+}
+
+/* Decodes the job and applies the shipped-for-tests policy to it. */
+static struct job *decide(const char *tenant, const char *language, const char *limit,
+                          uint64_t value)
+{
+    struct policy *policy = load_policy();
+    struct job *job = decode_tenant_job(tenant, language, limit, value);
+
+    cr_assert_eq(job_apply_policy(job, policy), 0);
+    policy_free(policy);
+    return job;
+}
+
+Test(job, records_which_limits_the_job_set)
+{
+    struct job *job = decode_tenant_job("acme", "python", "pids", 10);
+
+    for (int i = 0; i < LIMITS_FIELD_COUNT; i++)
+        cr_assert_eq(job->limits_set[i], strcmp(limits_field_names[i], "pids") == 0,
+                     "limits_set[%s]", limits_field_names[i]);
+    job_free(job);
+}
+
+Test(job, policy_fills_limits_the_job_left_out_with_the_tenant_defaults)
+{
+    struct job *job = decide("acme", "python", NULL, 0);
+
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(job->limits.memory_mb, 128, "the tenant's own default");
+    cr_assert_eq(job->limits.wall_ms, 4000, "inherited from the policy's defaults");
+    cr_assert_eq(job->limits.cpu_ms, config->limits_default.cpu_ms, "the config's");
+    cr_assert_str_eq(job->policy_version, "unit-1");
+    job_free(job);
+}
+
+Test(job, policy_keeps_a_limit_the_job_set_within_the_tenant_ceiling)
+{
+    struct job *below = decide("acme", "python", "memory_mb", 200);
+    struct job *at = decide("acme", "python", "memory_mb", 256);
+
+    cr_assert_null(below->reject_reason, "rejected: %s", below->reject_reason);
+    cr_assert_eq(below->limits.memory_mb, 200);
+    cr_assert_null(at->reject_reason, "rejected: %s", at->reject_reason);
+    cr_assert_eq(at->limits.memory_mb, 256);
+    job_free(below);
+    job_free(at);
+}
+
+Test(job, policy_rejects_a_limit_over_the_tenant_ceiling_naming_it)
+{
+    struct job *job = decide("acme", "python", "memory_mb", 512);
+
+    expect_reject(job, "limits.memory_mb 512 is above the ceiling 256 of tenant 'acme'");
+    cr_assert_str_eq(job->policy_version, "unit-1");
+    job_free(job);
+}
+
+Test(job, policy_ceiling_is_the_tenants_own)
+{
+    /* 512 passes the config's ceiling and, for a tenant the file does not name, the policy's
+     * defaults, which leave memory_mb at the config's. */
+    struct job *job = decide("other", "python", "memory_mb", 512);
+
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(job->limits.memory_mb, 512);
+    job_free(job);
+}
+
+Test(job, policy_rejects_a_language_the_tenant_may_not_use_naming_both)
+{
+    struct job *refused = decide("acme", "node", NULL, 0);
+    struct job *other = decide("other", "node", NULL, 0);
+
+    expect_reject(refused, "language 'node' is not allowed for tenant 'acme' (allowed: python)");
+    cr_assert_null(other->reject_reason, "a tenant without a list may use any: %s",
+                   other->reject_reason);
+    job_free(refused);
+    job_free(other);
+}
+
+Test(job, policy_sets_children_tmp_and_seccomp_profile)
+{
+    struct job *acme = decide("acme", "python", NULL, 0);
+    struct job *sec = decide("sec", "python", NULL, 0);
+    struct job *other = decide("other", "python", NULL, 0);
+
+    cr_assert_eq(acme->children, false);
+    cr_assert_eq(acme->tmp_mb, 8);
+    cr_assert_null(acme->seccomp_profile);
+    cr_assert_str_eq(sec->seccomp_profile, "/opt/ccx/strict.json");
+    cr_assert_eq(sec->children, true);
+    cr_assert_eq(other->children, true);
+    cr_assert_eq(other->tmp_mb, config->sandbox.tmp_mb);
+    cr_assert_null(other->seccomp_profile);
+    job_free(acme);
+    job_free(sec);
+    job_free(other);
+}
+
+Test(job, policy_keeps_the_decoders_reason_and_still_names_the_version)
+{
+    /* Over the config's ceiling: the decoder rejects it first, and that reason stands. */
+    struct job *job = decide("acme", "node", "memory_mb", config->limits_max.memory_mb + 1);
+
+    expect_reject(job, "is above the ceiling");
+    cr_assert_null(strstr(job->reject_reason, "tenant"), "reason: %s", job->reject_reason);
+    cr_assert_str_eq(job->policy_version, "unit-1");
+    job_free(job);
+}
+
+Test(job, builtin_policy_changes_nothing_but_the_version)
+{
+    struct policy *policy = NULL;
+    struct job *job = decode_tenant_job("acme", "node", "pids", 10);
+    struct limits before = job->limits;
+
+    cr_assert_eq(policy_builtin(config, &policy), 0);
+    cr_assert_eq(job_apply_policy(job, policy), 0);
+    cr_assert_null(job->reject_reason, "rejected: %s", job->reject_reason);
+    cr_assert_eq(memcmp(&job->limits, &before, sizeof(before)), 0);
+    cr_assert_str_eq(job->policy_version, "builtin");
+    cr_assert_eq(job->children, true);
+    policy_free(policy);
+    job_free(job);
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -44,7 +45,7 @@ Test(profile, shipped_profile_loads_and_builds)
     cr_assert_gt(profile->allow_count, 100);
     cr_assert_gt(profile->kill_count, 5);
 
-    ret = filter_new(profile, &filter);
+    ret = filter_new(profile, "test", true, &filter);
     cr_assert_eq(ret, 0);
     cr_assert(filter_kills(filter, SCMP_SYS(kexec_load)));
     cr_assert(filter_kills(filter, SCMP_SYS(ptrace)));
@@ -183,4 +184,35 @@ Test(notify, description_never_overflows)
     notify_describe(&data, buf, sizeof(buf), &foreign);
     cr_assert_eq(buf[sizeof(buf) - 1], '\0');
     cr_assert_str_eq(buf, "syscall=socket ");
+}
+
+Test(profile, process_starts_are_fork_vfork_and_clone_without_thread)
+{
+    cr_assert(filter_starts_process(SCMP_SYS(fork), 0));
+    cr_assert(filter_starts_process(SCMP_SYS(vfork), 0));
+    cr_assert(filter_starts_process(SCMP_SYS(clone), SIGCHLD));
+    cr_assert(filter_starts_process(SCMP_SYS(clone), CLONE_VM | CLONE_VFORK | SIGCHLD));
+    cr_assert_not(filter_starts_process(SCMP_SYS(clone),
+                                        CLONE_VM | CLONE_THREAD | CLONE_SIGHAND));
+    cr_assert_not(filter_starts_process(SCMP_SYS(read), 0));
+}
+
+Test(profile, a_filter_without_children_is_built_and_says_so)
+{
+    struct profile *profile = NULL;
+    struct filter *with = NULL, *without = NULL;
+    char err[512] = "";
+
+    cr_assert_eq(profile_load(CCX_SOURCE_DIR "/deploy/seccomp.json", &profile, err,
+                              sizeof(err)), 0, "%s", err);
+    cr_assert_eq(filter_new(profile, "shipped", true, &with), 0);
+    cr_assert_eq(filter_new(profile, "shipped", false, &without), 0);
+    cr_assert(with->children);
+    cr_assert_not(without->children);
+    cr_assert_str_eq(without->source, "shipped");
+    cr_assert_neq(with->program.len, without->program.len,
+                  "fork, vfork and clone must be treated differently");
+    filter_free(with);
+    filter_free(without);
+    profile_free(profile);
 }

@@ -109,6 +109,7 @@ static void fill_result(struct result *r, const uint8_t *meta, size_t meta_size)
     r->host = strdup("node1");
     r->worker = 3;
     r->attempt = 2;
+    r->policy_version = strdup("2026-12-04.1");
     r->meta = meta;
     r->meta_size = meta_size;
 }
@@ -120,7 +121,7 @@ Test(result, status_names_match_the_protocol)
     static const char *const names[] = {
         "ok", "error_exit", "signaled", "timeout", "cpu_limit", "memory_limit", "pids_limit",
         "output_limit", "policy_violation", "compile_error", "rejected", "internal_error",
-        "dead_letter", "cancelled", "expired",
+        "dead_letter", "cancelled", "expired", "circuit_open",
     };
 
     cr_assert_eq(sizeof(names) / sizeof(names[0]), JOB_STATUS_COUNT);
@@ -214,7 +215,8 @@ Test(result, encodes_exactly_the_protocol_keys)
     static const char *const keys[] = {
         "id", "status", "reason", "language", "tenant", "exit_code", "signal", "signal_name",
         "stdout", "stderr", "stdout_dropped", "stderr_dropped", "wall_ms", "cpu_ms",
-        "memory_peak_kb", "compile", "events", "enforced", "host", "worker", "attempt", "meta",
+        "memory_peak_kb", "compile", "events", "enforced", "host", "worker", "attempt",
+        "policy_version", "meta",
     };
     msgpack_sbuffer sbuf;
     struct decoded d;
@@ -263,6 +265,7 @@ Test(result, encodes_run_fields)
     assert_str(get(&d.root, "host"), "node1");
     assert_uint(get(&d.root, "worker"), 3);
     assert_uint(get(&d.root, "attempt"), 2);
+    assert_str(get(&d.root, "policy_version"), "2026-12-04.1");
 
     msgpack_unpacked_destroy(&d.unpacked);
     msgpack_sbuffer_destroy(&sbuf);
