@@ -321,7 +321,11 @@ static int intake_result(const struct intake *intake, const struct job *job,
     result->host = strdup(intake->host);
     result->language = job->language ? strdup(job->language) : NULL;
     result->reason = strdup(reason);
-    return result->id && result->tenant && result->host && result->reason ? 0 : -ENOMEM;
+    result->policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
+    return result->id && result->tenant && result->host && result->reason &&
+                   (!job->policy_version || result->policy_version)
+               ? 0
+               : -ENOMEM;
 }
 
 /* Answers a job that cannot run, through the token-checked finish: nobody leased it, so no
