@@ -789,7 +789,8 @@ static int supervisor_load_policy(const struct ccx_config *config, struct policy
 }
 
 /* SIGHUP: a policy file that passes replaces the one in force and every child is told to
- * load it (each does between two jobs); one that does not is logged, and nobody is told. */
+ * load it (each does between two jobs; the intake, which reads it only at start, is
+ * restarted); one that does not is logged, and nobody is told. */
 static void on_reload_signal(struct ev_loop *loop, ev_signal *watcher, int revents)
 {
     struct supervisor *sup = watcher->data;
@@ -810,8 +811,9 @@ static void on_reload_signal(struct ev_loop *loop, ev_signal *watcher, int reven
 
     policy_free(sup->policy);
     sup->policy = policy;
-    log_info("policy_reloaded", "version=%s file=%s workers_told=%d", policy->version,
-             log_quote(quoted_file, file), pool_signal_all(sup->pool, SIGHUP));
+    log_info("policy_reloaded", "version=%s file=%s workers_told=%d intake_restarted=%d",
+             policy->version, log_quote(quoted_file, file), pool_signal_all(sup->pool, SIGHUP),
+             pool_restart_intake(sup->pool) > 0);
 }
 
 static void supervisor_prepare_host(struct supervisor *sup)

@@ -56,6 +56,7 @@ struct slot {
     uint64_t lease_claimed_at_ms;  /* CLOCK_MONOTONIC, as the worker said */
     bool cancel_sent;       /* the worker was told its job was cancelled */
     bool intake;            /* this slot runs the intake: no lease channel */
+    bool restart_now;       /* the next restart skips the backoff (a policy reload) */
 };
 
 struct pool {
@@ -188,6 +189,11 @@ static void slot_schedule_restart(struct slot *slot, uint64_t uptime_ms)
 
     delay_ms = slot->backoff_ms;
     slot->backoff_ms = delay_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay_ms * 2;
+    if (slot->restart_now) {
+        slot->restart_now = false;
+        slot->backoff_ms = delay_ms;
+        delay_ms = 0;
+    }
 
     ev_timer_set(&slot->restart, (ev_tstamp)delay_ms / 1000.0, 0.0);
     ev_timer_start(slot->pool->loop, &slot->restart);
@@ -456,6 +462,26 @@ void pool_kill(struct pool *pool)
         log_warn("worker_killed", "slot=%d pid=%d", slot->index, (int)slot->pid);
         kill(slot->pid, SIGKILL);
     }
+}
+
+int pool_restart_intake(struct pool *pool)
+{
+    struct slot *slot;
+
+    if (!pool->options.intake)
+        return 0;
+    slot = &pool->slots[pool->options.worker_count];
+    if (slot->pid <= 0 || pool->stopping)
+        return 0;
+
+    slot->restart_now = true;
+    if (kill(slot->pid, SIGTERM) < 0) {
+        slot->restart_now = false;
+        log_warn("worker_signal_failed", "slot=%d pid=%d signal=%d errno=%d", slot->index,
+                 (int)slot->pid, SIGTERM, errno);
+        return -errno;
+    }
+    return 1;
 }
 
 int pool_signal_all(struct pool *pool, int signo)

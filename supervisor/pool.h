@@ -86,6 +86,11 @@ void pool_kill(struct pool *pool);
  * a failure is logged. */
 int pool_signal_all(struct pool *pool, int signo);
 
+/* Stops the intake (SIGTERM: it ends after its current batch) and starts it again at once,
+ * without the restart backoff: it reads the policy only at start. Returns 1 when it was
+ * told, 0 when none runs, or -errno (logged). */
+int pool_restart_intake(struct pool *pool);
+
 /* Sends SIGKILL to the worker of one slot, if it lives and still holds the lease of token:
  * a worker that hangs. Its death then runs the usual path (on_lease_left, a restart).
  * Returns 0, or -ESRCH when that lease is not held any more. */

@@ -793,8 +793,7 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
 /* ==== Intake mode ==== */
 
 /* The intake reads the policy once, at start, and keeps SIGHUP blocked as the supervisor
- * started it: a changed policy's quotas and budgets reach admissions when the intake
- * restarts. */
+ * started it: on a reload the supervisor restarts it instead (pool_restart_intake). */
 static int intake_serve(const struct options *opts, const struct ccx_config *config,
                         const struct policy *policy)
 {

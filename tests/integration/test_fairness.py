@@ -7,6 +7,8 @@ which the scripts publish in the same step as the state they describe."""
 
 import json
 import os
+import shutil
+import signal
 import tempfile
 import time
 
@@ -54,11 +56,18 @@ class FairnessTest(FleetTestCase):
     @classmethod
     def setUpClass(cls):
         cls.policy_dir = tempfile.mkdtemp(prefix="ccx-fair-policy-")
-        path = os.path.join(cls.policy_dir, "policy.json")
-        with open(path, "w") as f:
+        cls.policy_path = os.path.join(cls.policy_dir, "policy.json")
+        with open(cls.policy_path, "w") as f:
             json.dump(POLICY, f)
-        cls.fleet_config = {"policy": path}
+        cls.fleet_config = {"policy": cls.policy_path}
         super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.policy_dir, ignore_errors=True)
 
     def job(self, tenant, source=SH_ONE_LINE):
         return {"id": new_job_id(), "language": "sh", "tenant": tenant, "source": source}
@@ -170,11 +179,7 @@ class FairnessTest(FleetTestCase):
         r = self.fleet.r
         first = self.job("budget", b"sleep 3; echo first\n")
         self.xadd_all([first])
-        deadline = time.monotonic() + 30
-        while not [e for _, e in events(r) if e["kind"] == "job_started"
-                   and e["job_id"] == first["id"]]:
-            self.assertLess(time.monotonic(), deadline, "the first job never started")
-            time.sleep(0.05)
+        self.wait_started(first["id"])
 
         waiting = [self.job("budget") for _ in range(3)]
         over = self.job("budget")
@@ -186,6 +191,40 @@ class FairnessTest(FleetTestCase):
         self.assertIsNone(r.get("ccx:result:" + first["id"]), "over_quota was not at once")
 
         results = self.wait_all([first["id"]] + [j["id"] for j in waiting])
+        self.assertEqual({res["status"] for res in results.values()}, {"ok"})
+
+    def wait_started(self, job_id, timeout_s=30):
+        deadline = time.monotonic() + timeout_s
+        while not [e for _, e in events(self.fleet.r) if e["kind"] == "job_started"
+                   and e["job_id"] == job_id]:
+            self.assertLess(time.monotonic(), deadline, f"{job_id} never started")
+            time.sleep(0.05)
+
+    def test_zz_a_reloaded_policy_reaches_the_intake(self):
+        # A tenant the file did not name had the defaults' budget (none): after SIGHUP the
+        # intake is restarted with the new file, and its budget of 1 applies.
+        policy = json.loads(json.dumps(POLICY))
+        policy["version"] = "fairness-test-2"
+        policy["tenants"]["newcomer"] = {"quotas": {"queued_jobs": 1, "concurrency": 1}}
+        with open(self.policy_path, "w") as f:
+            json.dump(policy, f)
+        offset = self.fleet.log_size()
+        self.fleet.supervisor.send_signal(signal.SIGHUP)
+        self.assertIsNotNone(self.fleet.wait_log(r"event=policy_reloaded .*intake_restarted=1",
+                                                 offset, 10))
+        self.assertIsNotNone(self.fleet.wait_log(r"event=intake_started .*"
+                                                 r"policy_version=fairness-test-2", offset, 10))
+
+        first = self.job("newcomer", b"sleep 2; echo first\n")
+        self.xadd_all([first])
+        self.wait_started(first["id"])
+        waiting, over = self.job("newcomer"), self.job("newcomer")
+        self.xadd_all([waiting, over])
+        answer = self.fleet.wait(over["id"], timeout_s=30)
+        self.assertEqual(answer["status"], "rejected", answer)
+        self.assertIn("tenant newcomer has 1 jobs queued, its budget is 1", answer["reason"])
+        self.assertEqual(answer["policy_version"], "fairness-test-2")
+        results = self.wait_all([first["id"], waiting["id"]])
         self.assertEqual({res["status"] for res in results.values()}, {"ok"})
 
 
