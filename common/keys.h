@@ -21,6 +21,15 @@
 #define KEY_DEAD "ccx:dead"              /* stream: one entry per job given up on */
 #define KEY_STATS "ccx:stats"            /* hash: retries dead_letters ... zombies_killed */
 
+/* Fair shares (docs/FAIRNESS.md): the intake moves entries from the group to a ready list
+ * per tenant, and workers claim from the tenant whose turn it is. */
+#define KEY_TENANT_QUEUE_PREFIX "ccx:tq:" /* list per tenant: entry ids ready, oldest first */
+#define KEY_TENANT_PREFIX "ccx:tenant:"   /* hash per tenant: queued queued_bytes running
+                                           * pass tokens tokens_at, and its quotas */
+#define KEY_FAIR "ccx:fair"               /* zset: tenant with jobs ready -> stride pass */
+#define KEY_WAKE "ccx:wake"               /* list: wake tokens for idle workers (BLPOP) */
+#define KEY_INTAKE_CONSUMER "intake"      /* the intake's consumer: intake:<host>:<pid> */
+
 /* Circuit breakers (docs/BREAKERS.md). worker/breaker.lua builds these names itself (a unit
  * test holds it to them): ccx:breaker:tenant:<t>, ccx:breaker:host:<h> (hashes),
  * ccx:breaker:window:<scope>:<name> (lists), ccx:breaker:tenants and ccx:breaker:hosts. */

@@ -31,6 +31,7 @@
 
 #include "common/cleanup.h"
 #include "common/config.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/policy.h"
 #include "common/policy_error.h"
@@ -115,8 +116,9 @@ static const char usage_text[] =
     "usage: ccx-supervisor [--redis URL] [--workers N] [--config PATH] [--worker-bin PATH]\n"
     "                      [--metrics-listen ADDR:PORT] [--beat-ms N]\n"
     "\n"
-    "Runs N ccx-worker processes (default: one per CPU) in the foreground and restarts the\n"
-    "ones that die. SIGTERM or SIGINT stops them; a second one kills them at once.\n"
+    "Runs N ccx-worker processes (default: one per CPU) and the host's intake\n"
+    "(ccx-worker --intake) in the foreground and restarts the ones that die. SIGTERM or\n"
+    "SIGINT stops them; a second one kills them at once.\n"
     "\n"
     "  --redis URL        Redis for the workers (default: $CCX_REDIS_URL, else the config's)\n"
     "  --workers N        number of workers, 1 to 1024\n"
@@ -893,6 +895,24 @@ static void on_stopped_exit(struct pool *pool, int pid, void *data)
                  " action=reclaimed_after_lease_ms", consumer, -r);
 }
 
+/* The intake exited: entries it read and never admitted go back at once (state drained), for
+ * any worker's reclaim, which runs them without waiting their turn. */
+static void on_intake_exited(struct pool *pool, int pid, void *data)
+{
+    struct supervisor *sup = data;
+    char consumer[HOST_NAME_MAX + 64];
+    int r;
+
+    snprintf(consumer, sizeof(consumer), KEY_INTAKE_CONSUMER ":%s:%d", sup->host, pid);
+    r = lease_keeper_hand_back_pending(sup->leases, consumer);
+    if (r > 0)
+        log_info("deliveries_handed_back", "consumer=%s entries=%d reason=intake_exited",
+                 consumer, r);
+    else if (r < 0)
+        log_warn("deliveries_hand_back_failed", "consumer=%s errno=%d"
+                 " action=reclaimed_after_lease_ms", consumer, -r);
+}
+
 static void on_all_reaped(struct pool *pool, void *data)
 {
     struct supervisor *sup = data;
@@ -964,7 +984,8 @@ static int supervisor_load_policy(const struct ccx_config *config, struct policy
 }
 
 /* SIGHUP: a policy file that passes replaces the one in force and every child is told to
- * load it (each does between two jobs); one that does not is logged, and nobody is told. */
+ * load it (each does between two jobs; the intake, which reads it only at start, is
+ * restarted); one that does not is logged, and nobody is told. */
 static void on_reload_signal(struct ev_loop *loop, ev_signal *watcher, int revents)
 {
     struct supervisor *sup = watcher->data;
@@ -985,8 +1006,9 @@ static void on_reload_signal(struct ev_loop *loop, ev_signal *watcher, int reven
 
     policy_free(sup->policy);
     sup->policy = policy;
-    log_info("policy_reloaded", "version=%s file=%s workers_told=%d", policy->version,
-             log_quote(quoted_file, file), pool_signal_all(sup->pool, SIGHUP));
+    log_info("policy_reloaded", "version=%s file=%s workers_told=%d intake_restarted=%d",
+             policy->version, log_quote(quoted_file, file), pool_signal_all(sup->pool, SIGHUP),
+             pool_restart_intake(sup->pool) > 0);
 }
 
 static void supervisor_prepare_host(struct supervisor *sup)
@@ -1047,6 +1069,8 @@ static void supervisor_run(struct supervisor *sup, const struct options *options
         .on_died = on_worker_died,
         .on_lease_left = on_lease_left,
         .on_stopped_exit = on_stopped_exit,
+        .on_intake_exited = on_intake_exited,
+        .intake = true,
         .on_job_done = on_job_done,
         .data = sup,
     };

@@ -61,6 +61,8 @@ struct slot {
     uint64_t lease_valid_until_ms; /* CLOCK_MONOTONIC */
     uint64_t lease_claimed_at_ms;  /* CLOCK_MONOTONIC, as the worker said */
     bool cancel_sent;       /* the worker was told its job was cancelled */
+    bool intake;            /* this slot runs the intake: no lease channel */
+    bool restart_now;       /* the next restart skips the backoff (a policy reload) */
 
     bool ready;             /* the worker said "ready" */
     char job_id[LEASE_JOB_ID_SIZE]; /* of the lease held, "" when the worker did not say */
@@ -71,7 +73,8 @@ struct slot {
 struct pool {
     struct ev_loop *loop;
     struct pool_options options;
-    struct slot *slots;
+    struct slot *slots;     /* the workers' slots, then the intake's if any */
+    int slot_count;
     int live;               /* workers forked and not yet reaped */
     bool stopping;          /* after pool_stop: no more restarts */
     uint64_t restarts;      /* workers started again after a death */
@@ -119,7 +122,9 @@ __attribute__((noreturn)) static void slot_exec(char *const argv[], pid_t parent
 
     /* The lease channel becomes fd 3 before anything else can take that number. dup2
      * leaves the copy without FD_CLOEXEC; an fd that is 3 already must lose it by hand. */
-    if (channel_fd == LEASE_FD) {
+    if (channel_fd < 0) {
+        /* The intake: no lease channel. */
+    } else if (channel_fd == LEASE_FD) {
         if (fcntl(LEASE_FD, F_SETFD, 0) < 0)
             _exit(127);
     } else if (dup2(channel_fd, LEASE_FD) < 0) {
@@ -148,13 +153,19 @@ static int slot_spawn(struct slot *slot)
         "--redis", (char *)pool->options.redis_url,
         "--config", (char *)pool->options.config_path, NULL,
     };
+    char *intake_argv[] = {
+        (char *)pool->options.worker_bin, "--intake",
+        "--redis", (char *)pool->options.redis_url,
+        "--config", (char *)pool->options.config_path, NULL,
+    };
     sigset_t all, saved;
     pid_t parent = getpid();
     pid_t pid;
-    int channel[2];
+    int channel[2] = { -1, -1 };
     int saved_errno;
 
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, channel) < 0)
+    if (!slot->intake &&
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, channel) < 0)
         return -errno;
 
     sigfillset(&all);
@@ -162,24 +173,28 @@ static int slot_spawn(struct slot *slot)
 
     pid = fork();
     if (pid == 0)
-        slot_exec(argv, parent, channel[1]);
+        slot_exec(slot->intake ? intake_argv : argv, parent, channel[1]);
 
     saved_errno = errno;
     sigprocmask(SIG_SETMASK, &saved, NULL);
-    close(channel[1]);
+    if (channel[1] >= 0)
+        close(channel[1]);
     if (pid < 0) {
-        close(channel[0]);
+        if (channel[0] >= 0)
+            close(channel[0]);
         return -saved_errno;
     }
 
     /* The worker's end is nonblocking too (the flag belongs to the shared file): its
      * sends of a few bytes never fill the buffer, and its reads are MSG_DONTWAIT anyway. */
-    slot->channel_fd = channel[0];
     slot->leased = false;
     slot->ready = false;
     slot->state_since_ms = realtime_ms();
-    ev_io_set(&slot->channel, slot->channel_fd, EV_READ);
-    ev_io_start(pool->loop, &slot->channel);
+    if (!slot->intake) {
+        slot->channel_fd = channel[0];
+        ev_io_set(&slot->channel, slot->channel_fd, EV_READ);
+        ev_io_start(pool->loop, &slot->channel);
+    }
 
     slot->pid = pid;
     slot->started_at = ev_now(pool->loop);
@@ -187,7 +202,10 @@ static int slot_spawn(struct slot *slot)
     ev_child_set(&slot->child, pid, 0);
     ev_child_start(pool->loop, &slot->child);
 
-    log_info("worker_started", "slot=%d pid=%d", slot->index, (int)pid);
+    if (slot->intake)
+        log_info("intake_spawned", "pid=%d", (int)pid);
+    else
+        log_info("worker_started", "slot=%d pid=%d", slot->index, (int)pid);
     return 0;
 }
 
@@ -200,6 +218,11 @@ static void slot_schedule_restart(struct slot *slot, uint64_t uptime_ms)
 
     delay_ms = slot->backoff_ms;
     slot->backoff_ms = delay_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay_ms * 2;
+    if (slot->restart_now) {
+        slot->restart_now = false;
+        slot->backoff_ms = delay_ms;
+        delay_ms = 0;
+    }
 
     ev_timer_set(&slot->restart, (ev_tstamp)delay_ms / 1000.0, 0.0);
     ev_timer_start(slot->pool->loop, &slot->restart);
@@ -360,7 +383,8 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
 
     ev_child_stop(loop, watcher);
     /* The last messages first: a release sent just before the exit still counts. */
-    slot_on_channel(loop, &slot->channel, EV_READ);
+    if (!slot->intake)
+        slot_on_channel(loop, &slot->channel, EV_READ);
     slot_close_channel(slot);
     leased = slot->leased;
     slot->leased = false;
@@ -371,10 +395,21 @@ static void slot_on_exit(struct ev_loop *loop, ev_child *watcher, int revents)
     pool->live--;
 
     /* During shutdown an exit is expected; otherwise any exit is worth a warning. */
-    log_at(pool->stopping && clean ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "worker_exited",
+    log_at(pool->stopping && clean ? LOG_LEVEL_INFO : LOG_LEVEL_WARN,
+           slot->intake ? "intake_exited" : "worker_exited",
            "slot=%d pid=%d status=%s uptime_ms=%llu", slot->index, watcher->rpid,
            wait_status_text(watcher->rstatus, status, sizeof(status)),
            (unsigned long long)uptime_ms);
+
+    if (slot->intake) {
+        if (pool->options.on_intake_exited)
+            pool->options.on_intake_exited(pool, watcher->rpid, pool->options.data);
+        if (!pool->stopping)
+            slot_schedule_restart(slot, uptime_ms);
+        else if (pool->live == 0 && pool->options.on_empty)
+            pool->options.on_empty(pool, pool->options.data);
+        return;
+    }
 
     if (!pool->stopping) {
         if (pool->options.on_died)
@@ -404,7 +439,8 @@ static void slot_on_restart(struct ev_loop *loop, ev_timer *watcher, int revents
 
     r = slot_spawn(slot);
     if (r >= 0) {
-        slot->pool->restarts++;
+        if (!slot->intake)
+            slot->pool->restarts++;
         return;
     }
 
@@ -423,7 +459,8 @@ int pool_new(struct ev_loop *loop, const struct pool_options *options, struct po
     if (!pool)
         return -ENOMEM;
 
-    pool->slots = calloc((size_t)options->worker_count, sizeof(*pool->slots));
+    pool->slot_count = options->worker_count + (options->intake ? 1 : 0);
+    pool->slots = calloc((size_t)pool->slot_count, sizeof(*pool->slots));
     if (!pool->slots) {
         free(pool);
         return -ENOMEM;
@@ -431,11 +468,12 @@ int pool_new(struct ev_loop *loop, const struct pool_options *options, struct po
 
     pool->loop = loop;
     pool->options = *options;
-    for (int i = 0; i < options->worker_count; i++) {
+    for (int i = 0; i < pool->slot_count; i++) {
         struct slot *slot = &pool->slots[i];
 
         slot->pool = pool;
         slot->index = i;
+        slot->intake = i == options->worker_count;
         slot->backoff_ms = BACKOFF_FIRST_MS;
         snprintf(slot->index_arg, sizeof(slot->index_arg), "%d", i);
         ev_child_init(&slot->child, slot_on_exit, 0, 0);
@@ -456,7 +494,7 @@ void pool_free(struct pool *pool)
     if (!pool)
         return;
 
-    for (int i = 0; i < pool->options.worker_count; i++) {
+    for (int i = 0; i < pool->slot_count; i++) {
         ev_timer_stop(pool->loop, &pool->slots[i].restart);
         ev_child_stop(pool->loop, &pool->slots[i].child);
         slot_close_channel(&pool->slots[i]);
@@ -471,7 +509,7 @@ int pool_start(struct pool *pool)
     int first_error = 0;
     int started = 0;
 
-    for (int i = 0; i < pool->options.worker_count; i++) {
+    for (int i = 0; i < pool->slot_count; i++) {
         struct slot *slot = &pool->slots[i];
         int r = slot_spawn(slot);
 
@@ -481,7 +519,7 @@ int pool_start(struct pool *pool)
         }
 
         log_warn("worker_spawn_failed", "slot=%d errno=%d", slot->index, -r);
-        if (first_error == 0)
+        if (first_error == 0 && !slot->intake)
             first_error = r;
         slot_schedule_restart(slot, 0);
     }
@@ -493,7 +531,7 @@ int pool_stop(struct pool *pool)
 {
     pool->stopping = true;
 
-    for (int i = 0; i < pool->options.worker_count; i++) {
+    for (int i = 0; i < pool->slot_count; i++) {
         struct slot *slot = &pool->slots[i];
 
         ev_timer_stop(pool->loop, &slot->restart);
@@ -508,7 +546,7 @@ int pool_stop(struct pool *pool)
 
 void pool_kill(struct pool *pool)
 {
-    for (int i = 0; i < pool->options.worker_count; i++) {
+    for (int i = 0; i < pool->slot_count; i++) {
         struct slot *slot = &pool->slots[i];
 
         if (slot->pid <= 0)
@@ -517,6 +555,26 @@ void pool_kill(struct pool *pool)
         log_warn("worker_killed", "slot=%d pid=%d", slot->index, (int)slot->pid);
         kill(slot->pid, SIGKILL);
     }
+}
+
+int pool_restart_intake(struct pool *pool)
+{
+    struct slot *slot;
+
+    if (!pool->options.intake)
+        return 0;
+    slot = &pool->slots[pool->options.worker_count];
+    if (slot->pid <= 0 || pool->stopping)
+        return 0;
+
+    slot->restart_now = true;
+    if (kill(slot->pid, SIGTERM) < 0) {
+        slot->restart_now = false;
+        log_warn("worker_signal_failed", "slot=%d pid=%d signal=%d errno=%d", slot->index,
+                 (int)slot->pid, SIGTERM, errno);
+        return -errno;
+    }
+    return 1;
 }
 
 int pool_signal_all(struct pool *pool, int signo)

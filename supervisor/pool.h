@@ -1,10 +1,12 @@
 /* The worker pool: one ccx-worker process per slot, each restarted after a per-slot backoff
- * when it dies, all stopped together on shutdown. Runs on libev's default loop, the only loop
- * on which ev_child watchers work. The pool logs its own events (worker_started,
- * worker_exited, worker_restarting, worker_spawn_failed, worker_killed). */
+ * when it dies, all stopped together on shutdown; beside them, optionally, the host's
+ * intake. Runs on libev's default loop, the only loop on which ev_child watchers work. The
+ * pool logs its own events (worker_started, worker_exited, worker_restarting,
+ * worker_spawn_failed, worker_killed, intake_spawned, intake_exited). */
 #ifndef CCX_SUPERVISOR_POOL_H
 #define CCX_SUPERVISOR_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <ev.h>
@@ -68,6 +70,10 @@ typedef void (*pool_lease_left_fn)(struct pool *pool, const struct pool_lease *l
  * on_lease_left: what the worker was delivered and never leased can be handed back. */
 typedef void (*pool_exited_fn)(struct pool *pool, int pid, void *data);
 
+/* Called when the intake exited (pid: the one it had), in a drain or not: what it read and
+ * did not admit can be handed back. */
+typedef void (*pool_intake_exited_fn)(struct pool *pool, int pid, void *data);
+
 /* Called once after pool_stop, when the last live worker has been reaped. */
 typedef void (*pool_empty_fn)(struct pool *pool, void *data);
 
@@ -81,11 +87,15 @@ struct pool_options {
     const char *redis_url;   /* passed to each worker as --redis */
     const char *config_path; /* passed to each worker as --config */
     int worker_count;        /* slots 0 .. worker_count - 1 */
+    bool intake;             /* also run the host's intake (ccx-worker --intake) in a slot of
+                              * its own: restarted like a worker, stopped with them, but
+                              * with no lease channel and no uid */
     uint64_t lease_ms;       /* how long a lease lasts from its claim */
     pool_empty_fn on_empty;  /* may be NULL */
     pool_died_fn on_died;    /* may be NULL */
     pool_lease_left_fn on_lease_left; /* may be NULL; called after on_died */
-    pool_exited_fn on_stopped_exit;   /* may be NULL */
+    pool_exited_fn on_stopped_exit;   /* may be NULL; not called for the intake */
+    pool_intake_exited_fn on_intake_exited; /* may be NULL */
     pool_job_done_fn on_job_done;     /* may be NULL */
     void *data;              /* handed to the callbacks */
 };
@@ -115,12 +125,17 @@ void pool_kill(struct pool *pool);
  * a failure is logged. */
 int pool_signal_all(struct pool *pool, int signo);
 
+/* Stops the intake (SIGTERM: it ends after its current batch) and starts it again at once,
+ * without the restart backoff: it reads the policy only at start. Returns 1 when it was
+ * told, 0 when none runs, or -errno (logged). */
+int pool_restart_intake(struct pool *pool);
+
 /* Sends SIGKILL to the worker of one slot, if it lives and still holds the lease of token:
  * a worker that hangs. Its death then runs the usual path (on_lease_left, a restart).
  * Returns 0, or -ESRCH when that lease is not held any more. */
 int pool_kill_holder(struct pool *pool, int slot, uint64_t token);
 
-/* Workers forked and not yet reaped. */
+/* Workers forked and not yet reaped, the intake included. */
 int pool_live_count(const struct pool *pool);
 
 /* The number of slots: the most leases pool_leases can report. */

@@ -1,13 +1,16 @@
 /* The job queue over Redis streams.
  *
- * Clients add entries to ccx:jobs; workers read them through the consumer group ccx-workers.
- * A finished entry is acknowledged and deleted in the same script that stores its result, so
- * the stream holds only the backlog and the group can always start at id 0: that stays true
- * when Redis restarts without the group, and the group is simply created again.
+ * Clients add entries to ccx:jobs; the host's intake (worker/intake.c) reads them through the
+ * consumer group ccx-workers and puts them on their tenants' ready lists, and workers take
+ * them from there with the fair claim (docs/FAIRNESS.md). Entries delivered to a worker's
+ * own consumer (from before the intake, or handed back) are still read from the group.
+ * A finished entry is deleted in the same script that stores its result, so the stream holds
+ * only the backlog and the group can always start at id 0.
  *
  * Leases: a worker runs an entry only once a script has given it a lease (ccx:lease:<entry>,
  * with a fencing token from ccx:token and an expiry in ccx:leases, on Redis's clock) and the
- * group's pending list names it as the entry's consumer. Its supervisor renews the lease;
+ * group's pending list, or for an admitted entry the lease hash, names it as the entry's
+ * consumer. Its supervisor renews the lease;
  * when it runs out, any idle worker takes the entry over (XCLAIM, a new token), and the first
  * holder's result script then stores nothing. Only Redis's clock decides expiry, so hosts
  * need not agree on the time.
@@ -32,6 +35,7 @@
 #include <hiredis/hiredis.h>
 #include <msgpack.h>
 
+#include "common/audit.h"
 #include "common/cleanup.h"
 #include "common/keys.h"
 #include "common/log.h"
@@ -67,13 +71,63 @@
     "    redis.call('HSET', hash, 'history', cmsgpack.pack(list))\n"                      \
     "end\n"
 
+/* How many wake tokens ccx:wake holds at most: enough to wake every idle worker of a few
+ * hosts, and few enough that tokens left over when the backlog ends cost little. */
+#define JOBQ_WAKE_CAP "64"
+
+/* Wakes one idle worker (BLPOP ccx:wake). */
+#define JOBQ_LUA_WAKE                                                                      \
+    "local function wake()\n"                                                              \
+    "    redis.call('LPUSH', '" KEY_WAKE "', '1')\n"                                       \
+    "    redis.call('LTRIM', '" KEY_WAKE "', 0, " JOBQ_WAKE_CAP " - 1)\n"                  \
+    "end\n"
+
+/* A job that a fair claim counted in its tenant's running (counted=1 in its lease hash)
+ * stops counting, exactly once, when its run ends: finished, put back for a retry, buried or
+ * found gone. A tenant with jobs queued may have had one held back by its concurrency cap,
+ * so a worker is woken for it. */
+#define JOBQ_LUA_UNCOUNT                                                                   \
+    JOBQ_LUA_WAKE                                                                          \
+    "local function uncount(hash)\n"                                                       \
+    "    local c = redis.call('HMGET', hash, 'counted', 'tenant')\n"                       \
+    "    if c[1] ~= '1' then return end\n"                                                 \
+    "    redis.call('HSET', hash, 'counted', '0')\n"                                       \
+    "    local th = '" KEY_TENANT_PREFIX "' .. (c[2] or 'default')\n"                      \
+    "    if redis.call('HINCRBY', th, 'running', -1) < 0 then\n"                           \
+    "        redis.call('HSET', th, 'running', 0)\n"                                       \
+    "    end\n"                                                                            \
+    "    if (tonumber(redis.call('HGET', th, 'queued')) or 0) > 0 then wake() end\n"       \
+    "end\n"
+
+/* Publishes job_started for a leased entry that the intake admitted: the intake stored the
+ * event's head in the lease hash (audit_encode_started_head), the claimer sends where it
+ * runs (audit_encode_started_where), and the script adds Redis's time and the attempt. */
+#define JOBQ_LUA_STARTED                                                                   \
+    "local function publish_started(hash, attempt, now, where, maxlen)\n"                  \
+    "    local head = redis.call('HGET', hash, 'started')\n"                               \
+    "    if not head then return end\n"                                                    \
+    "    local event = head .. where .. cmsgpack.pack('ts') .. cmsgpack.pack(now) ..\n"    \
+    "                  cmsgpack.pack('attempt') .. cmsgpack.pack(attempt)\n"               \
+    "    local add = {'XADD', '" KEY_EVENTS "'}\n"                                         \
+    "    if tonumber(maxlen) > 0 then\n"                                                   \
+    "        add[3] = 'MAXLEN'; add[4] = '~'; add[5] = maxlen\n"                           \
+    "    end\n"                                                                            \
+    "    add[#add + 1] = '*'; add[#add + 1] = '" KEY_EVENTS_FIELD "'\n"                    \
+    "    add[#add + 1] = event\n"                                                          \
+    "    redis.call(unpack(add))\n"                                                        \
+    "end\n"
+
 /* Gives this worker a lease on an entry it was delivered, atomically.
  *   KEYS[1] ccx:jobs   KEYS[2] ccx:leases   KEYS[3] ccx:lease:<entry>   KEYS[4] ccx:token
  *   KEYS[5] ccx:result:<job id>   KEYS[6] ccx:cancel:<job id>
  *   ARGV[1] the group   ARGV[2] the entry id   ARGV[3] this consumer   ARGV[4] the host
  *   ARGV[5] the job id   ARGV[6] lease_ms   ARGV[7] the tenant   ARGV[8] the job's max_attempts
- *   ARGV[9] the job's deadline, ms of Redis's clock ("0": none)
- * The group's pending list must name this consumer: a worker whose delivery came late (a
+ *   ARGV[9] the job's deadline, ms of Redis's clock ("0": none)   ARGV[10] where the job
+ *   starts (audit_encode_started_where)   ARGV[11] the events stream's cap (0: none)
+ * The group's pending list must name this consumer (for an entry the intake admitted, which
+ * is acknowledged and so in no pending list, the lease hash must: jobq_reclaim_script wrote
+ * it; such an entry is counted in its tenant's running again if its last run stopped
+ * counting, a retry, and gets a job_started event): a worker whose delivery came late (a
  * slow reconnect) finds the entry reclaimed by another and leaves it. An entry whose job was
  * answered already (a redelivery after the result was stored) is retired here and never run
  * again. The hash outlives an expired lease, so attempt counts every holder. An entry
@@ -86,10 +140,18 @@
  * 1: cancelled, 2: expired), {0} when the job was answered already, {-1} when another
  * consumer owns the entry, {-2} when it is waiting (state retry or dead). */
 static const char jobq_claim_script[] =
-    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
-    "if #p == 0 or p[1][2] ~= ARGV[3] then return {-1} end\n"
+    JOBQ_LUA_UNCOUNT
+    JOBQ_LUA_STARTED
+    "local fair = redis.call('HGET', KEYS[3], 'fair') == '1'\n"
+    "if fair then\n"
+    "    if redis.call('HGET', KEYS[3], 'consumer') ~= ARGV[3] then return {-1} end\n"
+    "else\n"
+    "    local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)\n"
+    "    if #p == 0 or p[1][2] ~= ARGV[3] then return {-1} end\n"
+    "end\n"
     "if redis.call('EXISTS', KEYS[5]) == 1 then\n"
-    "    redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+    "    uncount(KEYS[3])\n"
+    "    redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
     "    redis.call('XDEL', KEYS[1], ARGV[2])\n"
     "    redis.call('ZREM', KEYS[2], ARGV[2])\n"
     "    redis.call('DEL', KEYS[3])\n"
@@ -104,6 +166,11 @@ static const char jobq_claim_script[] =
     "           'job_id', ARGV[5], 'tenant', ARGV[7], 'max_attempts', ARGV[8],\n"
     "           'state', 'running')\n"
     "redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[6])), ARGV[2])\n"
+    "if fair and redis.call('HGET', KEYS[3], 'counted') ~= '1' then\n"
+    "    redis.call('HSET', KEYS[3], 'counted', '1')\n"
+    "    redis.call('HINCRBY', '" KEY_TENANT_PREFIX "' .. ARGV[7], 'running', 1)\n"
+    "end\n"
+    "publish_started(KEYS[3], attempt, now, ARGV[10], ARGV[11])\n"
     "local verdict = 0\n"
     "local deadline = tonumber(ARGV[9]) or 0\n"
     "if redis.call('EXISTS', KEYS[6]) == 1 then verdict = 1\n"
@@ -127,15 +194,19 @@ static const char jobq_claim_script[] =
  * link to Redis failed); that goes into the history and the count of holders lost, and once
  * that count reaches poison_deliveries, or the attempts reach the job's max_attempts (the
  * hash's, else the config's), the entry is marked dead (and stays so until buried).
+ * An entry the intake admitted (fair=1 in its hash) is in no pending list: it is taken over
+ * by its lease hash alone, and keeps its count in its tenant's running (its job still runs,
+ * as far as anyone knows). So is any other entry still in the stream that the group has no
+ * pending delivery for (its hash was dropped as corrupt, say): it is marked fair=1.
  * The hash key is built here: the script runs on one Redis, not a cluster. Returns {0}
  * when there is nothing to take, {1, kind, {entry, fields}} (kind "expired" or "orphan"),
- * {2, entry} when the entry was gone from the stream (its lease is cleared), {3, entry}
- * when it was no longer pending (its expiry is cleared; the hash stays), {4, kind, {entry,
+ * {2, entry} when the entry was gone from the stream (its lease is cleared), {4, kind, {entry,
  * fields}, token, why, attempts, holders lost, how the last attempt ended, its reason} when
  * the entry is to be buried (why: "poison" or "max_attempts"). */
 static const char jobq_reclaim_script[] =
     JOBQ_LUA_NOW
     JOBQ_LUA_HISTORY
+    JOBQ_LUA_UNCOUNT
     "local kind = 'expired'\n"
     "local orphan_of = ''\n"
     "local entry = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)[1]\n"
@@ -163,13 +234,13 @@ static const char jobq_reclaim_script[] =
     "if #found == 0 then\n"
     "    redis.pcall('XACK', KEYS[1], ARGV[1], entry)\n"
     "    redis.call('ZREM', KEYS[2], entry)\n"
+    "    if htype == 'hash' then uncount(hash) end\n"
     "    redis.call('DEL', hash)\n"
     "    return {2, entry}\n"
     "end\n"
-    "local moved = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, entry, 'JUSTID')\n"
-    "if #moved == 0 then\n"
-    "    redis.call('ZREM', KEYS[2], entry)\n"
-    "    return {3, entry}\n"
+    "if redis.call('HGET', hash, 'fair') ~= '1' then\n"
+    "    local moved = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, entry, 'JUSTID')\n"
+    "    if #moved == 0 then redis.call('HSET', hash, 'fair', '1') end\n"
     "end\n"
     "local f = redis.call('HMGET', hash, 'state', 'attempt', 'host', 'consumer',\n"
     "                     'max_attempts')\n"
@@ -220,6 +291,7 @@ static const char jobq_reclaim_script[] =
  * all (Redis lost its data, or another holder finished): then the caller stores its result
  * as final, since nothing could run the job again. */
 static const char jobq_retry_script[] =
+    JOBQ_LUA_UNCOUNT
     "local f = redis.call('HMGET', KEYS[2], 'token', 'attempt')\n"
     "if not f[1] then return 0 end\n"
     "if f[1] ~= ARGV[2] then return -1 end\n"
@@ -228,6 +300,7 @@ static const char jobq_retry_script[] =
     "add_history(KEYS[2], {attempt = tonumber(f[2]) or 1, host = ARGV[4],\n"
     "                      consumer = ARGV[5], ended = 'internal_error', reason = ARGV[6],\n"
     "                      at = now})\n"
+    "uncount(KEYS[2])\n"
     "redis.call('HSET', KEYS[2], 'state', 'retry')\n"
     "redis.call('ZADD', KEYS[1], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[1])\n"
     "redis.call('HINCRBY', KEYS[3], 'retries', 1)\n"
@@ -244,12 +317,14 @@ static const char jobq_retry_script[] =
  *   ARGV[9] the ops event (msgpack)   ARGV[10] how the caller's own run ended, or "" when it
  *   did not run the job   ARGV[11] the host   ARGV[12] this consumer   ARGV[13] that run's
  *   reason   ARGV[14] the job id   ARGV[15] the tenant   ARGV[16] the attempts, should the
- *   hash be gone   ARGV[17] ccx:cancel:<id>, removed with the answer
+ *   hash be gone   ARGV[17] ccx:cancel:<id>, removed with the answer   ARGV[18] the
+ *   job_finished event
  * The original message is copied from the stream entry here, so that nothing else has to
  * carry it. Like the finish script, a missing lease does not fence, and SET NX keeps a
  * first answer: then nothing goes to ccx:dead either, since the job was answered. Returns 1
  * when this call buried the job, 0 when a result was there, -1 for a stale token. */
 static const char jobq_bury_script[] =
+    JOBQ_LUA_UNCOUNT
     "local f = redis.call('HMGET', KEYS[5], 'token', 'attempt')\n"
     "if f[1] and f[1] ~= ARGV[5] then return -1 end\n"
     JOBQ_LUA_NOW
@@ -287,6 +362,8 @@ static const char jobq_bury_script[] =
     "    event[#event + 1] = '" KEY_EVENTS_FIELD "'\n"
     "    event[#event + 1] = ARGV[9]\n"
     "    redis.call(unpack(event))\n"
+    "    event[#event] = ARGV[18]\n"
+    "    redis.call(unpack(event))\n"
     "    redis.call('HINCRBY', KEYS[7], 'dead_letters', 1)\n"
     "    if ARGV[6] == 'poison' then\n"
     "        redis.call('HINCRBY', KEYS[7], 'poison_quarantines', 1)\n"
@@ -295,10 +372,24 @@ static const char jobq_bury_script[] =
     "redis.pcall('XACK', KEYS[3], ARGV[3], ARGV[4])\n"
     "redis.call('XDEL', KEYS[3], ARGV[4])\n"
     "redis.call('ZREM', KEYS[4], ARGV[4])\n"
+    "uncount(KEYS[5])\n"
     "redis.call('DEL', KEYS[5])\n"
     "redis.call('DEL', ARGV[17])\n"
     "if stored then return 1 end\n"
     "return 0\n";
+
+/* Per-tenant hooks of the fair claim, each the one place its kind of check goes (a circuit
+ * breaker per tenant, say). tenant_gate(tenant, now) runs for each candidate tenant the
+ * fair claim considers, after its caps: "claim" lets it take the tenant's oldest job, "skip"
+ * passes the tenant over this once (its jobs wait). tenant_outcome(tenant, status) runs in
+ * the finish script once per stored result of a job the intake admitted. */
+#define JOBQ_LUA_GATE                                                                      \
+    "local function tenant_gate(tenant, now)\n"                                            \
+    "    return 'claim'\n"                                                                 \
+    "end\n"
+#define JOBQ_LUA_OUTCOME                                                                   \
+    "local function tenant_outcome(tenant, status)\n"                                      \
+    "end\n"
 
 /* Stores a result once and retires its stream entry and lease, atomically, if the lease is
  * still the caller's.
@@ -307,6 +398,8 @@ static const char jobq_bury_script[] =
  *   ARGV[1] the result (msgpack)   ARGV[2] TTL in seconds   ARGV[3] the group
  *   ARGV[4] the stream entry id   ARGV[5] the caller's token   ARGV[6] ccx:cancel:<id>,
  *   removed with the entry (a mark left behind would cancel a later job under the id)
+ *   ARGV[7] the result's status   ARGV[8] its job_finished event   ARGV[9] the events
+ *   stream's cap (0: none)
  * A token that is not the entry's any more means another worker has the job now: nothing
  * is written, whatever the first run found. No lease at all means nobody else holds one:
  * another holder finished (then SET NX keeps its answer) or Redis lost its data (then this
@@ -317,10 +410,14 @@ static const char jobq_bury_script[] =
  * nothing to acknowledge, and that must not keep the entry in the stream. Returns 1 when
  * this call stored the result, 0 when one was there, -1 for a stale token, plus 2 when
  * there was no lease (after a failover that lost the claim, say), so that the worker can
- * say so. */
+ * say so. job_finished goes to ccx:events with a stored result, in the same step as the
+ * tenant's running count drops: no reader sees a tenant run more than its cap. */
 static const char jobq_finish_script[] =
+    JOBQ_LUA_UNCOUNT
+    JOBQ_LUA_OUTCOME
     "local token = redis.call('HGET', KEYS[5], 'token')\n"
     "if token and token ~= ARGV[5] then return -1 end\n"
+    "local tenant = redis.call('HGET', KEYS[5], 'tenant')\n"
     "local stored = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])\n"
     "if stored then\n"
     "    redis.call('RPUSH', KEYS[2], ARGV[1])\n"
@@ -329,12 +426,124 @@ static const char jobq_finish_script[] =
     "redis.pcall('XACK', KEYS[3], ARGV[3], ARGV[4])\n"
     "redis.call('XDEL', KEYS[3], ARGV[4])\n"
     "redis.call('ZREM', KEYS[4], ARGV[4])\n"
+    "uncount(KEYS[5])\n"
     "redis.call('DEL', KEYS[5])\n"
     "redis.call('DEL', ARGV[6])\n"
+    "if stored then\n"
+    "    local add = {'XADD', '" KEY_EVENTS "'}\n"
+    "    if tonumber(ARGV[9]) > 0 then add[3] = 'MAXLEN'; add[4] = '~'; add[5] = ARGV[9] end\n"
+    "    add[#add + 1] = '*'; add[#add + 1] = '" KEY_EVENTS_FIELD "'; add[#add + 1] = ARGV[8]\n"
+    "    redis.call(unpack(add))\n"
+    "end\n"
+    "if stored and tenant then tenant_outcome(tenant, ARGV[7]) end\n"
     "local answer = 0\n"
     "if stored then answer = 1 end\n"
     "if not token then answer = answer + 2 end\n"
     "return answer\n";
+
+/* Picks the tenant whose turn it is and leases its oldest ready entry, atomically.
+ *   KEYS[1] ccx:fair   KEYS[2] ccx:jobs   KEYS[3] ccx:leases   KEYS[4] ccx:token
+ *   ARGV[1] this consumer   ARGV[2] the host   ARGV[3] lease_ms   ARGV[4] where the job starts
+ *   (audit_encode_started_where)   ARGV[5] the events stream's cap (0: none)
+ * Stride scheduling: ccx:fair holds each tenant with ready entries at its pass; the lowest
+ * pass that is eligible goes, and moves on by 1e6 / weight. Eligible: fewer jobs running
+ * than its concurrency (0: no cap), a token in its bucket (rate_per_s, burst; refilled on
+ * Redis's clock; no rate: no bucket), and tenant_gate says claim. A tenant whose list is
+ * empty leaves the set, its pass kept in its hash for when it comes back. The entry leaves
+ * the tenant's queued counts and joins its running (counted=1); then it is leased as
+ * jobq_claim_script leases: an answered job is retired, an entry gone from the stream has its
+ * hash removed, cancel and deadline give the verdict. Returns {1, token, attempt, verdict,
+ * {entry, fields}}, {0, entry, job id, tenant, why} when the entry was retired instead (why:
+ * "answered" already, or "entry_gone" from the stream), {-3, wait_ms} when jobs wait but no
+ * tenant is eligible (wait_ms until the earliest token, 0 when only caps on running hold
+ * them: a finish wakes a worker), {-4} when no tenant has ready entries (the wake tokens
+ * left are dropped). */
+static const char jobq_fair_claim_script[] =
+    JOBQ_LUA_NOW
+    JOBQ_LUA_STARTED
+    JOBQ_LUA_GATE
+    "local function fmt(x) return string.format('%.17g', x) end\n"
+    /* The bucket of a tenant: its tokens now, or nil when it has no rate. */
+    "local function bucket_tokens(q, now)\n"
+    "    local rate = tonumber(q[3]) or 0\n"
+    "    if rate <= 0 then return nil end\n"
+    "    local burst = tonumber(q[4]) or 0\n"
+    "    if burst <= 0 then burst = rate end\n"
+    "    if not q[5] then return burst end\n"
+    "    local age = math.max(0, now - (tonumber(q[6]) or now))\n"
+    "    return math.min(burst, tonumber(q[5]) + age * rate / 1000)\n"
+    "end\n"
+    "local function lease_entry(entry, th, tenant, now)\n"
+    "    local hash = '" KEY_LEASE_PREFIX "' .. entry\n"
+    "    local f = redis.call('HMGET', hash, 'job_id', 'bytes', 'deadline')\n"
+    "    redis.call('HINCRBY', th, 'queued', -1)\n"
+    "    redis.call('HINCRBY', th, 'queued_bytes', -(tonumber(f[2]) or 0))\n"
+    "    local job_id = f[1] or entry\n"
+    "    local found = redis.call('XRANGE', KEYS[2], entry, entry)\n"
+    "    if #found == 0 then\n"
+    "        redis.call('DEL', hash)\n"
+    "        return {0, entry, job_id, tenant, 'entry_gone'}\n"
+    "    end\n"
+    "    if redis.call('EXISTS', '" KEY_RESULT_PREFIX "' .. job_id) == 1 then\n"
+    "        redis.call('XDEL', KEYS[2], entry)\n"
+    "        redis.call('DEL', hash)\n"
+    "        return {0, entry, job_id, tenant, 'answered'}\n"
+    "    end\n"
+    "    local attempt = redis.call('HINCRBY', hash, 'attempt', 1)\n"
+    "    local token = redis.call('INCR', KEYS[4])\n"
+    "    redis.call('HSET', hash, 'token', token, 'consumer', ARGV[1], 'host', ARGV[2],\n"
+    "               'state', 'running', 'fair', '1', 'counted', '1')\n"
+    "    redis.call('HINCRBY', th, 'running', 1)\n"
+    "    redis.call('ZADD', KEYS[3], fmt(now + tonumber(ARGV[3])), entry)\n"
+    "    publish_started(hash, attempt, now, ARGV[4], ARGV[5])\n"
+    "    local verdict = 0\n"
+    "    local deadline = tonumber(f[3]) or 0\n"
+    "    if redis.call('EXISTS', '" KEY_CANCEL_PREFIX "' .. job_id) == 1 then verdict = 1\n"
+    "    elseif deadline > 0 and now > deadline then verdict = 2 end\n"
+    "    return {1, token, attempt, verdict, found[1]}\n"
+    "end\n"
+    "local wait = -1\n"
+    "local tenants = redis.call('ZRANGE', KEYS[1], 0, 99, 'WITHSCORES')\n"
+    "for i = 1, #tenants - 1, 2 do\n"
+    "    local tenant, pass = tenants[i], tonumber(tenants[i + 1])\n"
+    "    local tq = '" KEY_TENANT_QUEUE_PREFIX "' .. tenant\n"
+    "    local th = '" KEY_TENANT_PREFIX "' .. tenant\n"
+    "    if redis.call('LLEN', tq) == 0 then\n"
+    "        redis.call('ZREM', KEYS[1], tenant)\n"
+    "        redis.call('HSET', th, 'pass', fmt(pass))\n"
+    "    else\n"
+    "        local q = redis.call('HMGET', th, 'running', 'concurrency', 'rate_per_s',\n"
+    "                             'burst', 'tokens', 'tokens_at', 'weight')\n"
+    "        local cap = tonumber(q[2]) or 0\n"
+    "        local ok = cap <= 0 or (tonumber(q[1]) or 0) < cap\n"
+    "        local tokens = bucket_tokens(q, now)\n"
+    "        if ok and tokens and tokens < 1 then\n"
+    "            ok = false\n"
+    "            local w = math.ceil((1 - tokens) * 1000 / tonumber(q[3]))\n"
+    "            if wait < 0 or w < wait then wait = w end\n"
+    "        end\n"
+    "        if ok and tenant_gate(tenant, now) == 'claim' then\n"
+    "            local entry = redis.call('LPOP', tq)\n"
+    "            local weight = math.max(1, tonumber(q[7]) or 1)\n"
+    "            local next_pass = pass + 1000000 / weight\n"
+    "            if redis.call('LLEN', tq) == 0 then\n"
+    "                redis.call('ZREM', KEYS[1], tenant)\n"
+    "                redis.call('HSET', th, 'pass', fmt(next_pass))\n"
+    "            else\n"
+    "                redis.call('ZADD', KEYS[1], fmt(next_pass), tenant)\n"
+    "            end\n"
+    "            if tokens then\n"
+    "                redis.call('HSET', th, 'tokens', fmt(tokens - 1), 'tokens_at', fmt(now))\n"
+    "            end\n"
+    "            return lease_entry(entry, th, tenant, now)\n"
+    "        end\n"
+    "    end\n"
+    "end\n"
+    "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
+    "    redis.call('DEL', '" KEY_WAKE "')\n"
+    "    return {-4}\n"
+    "end\n"
+    "return {-3, math.max(wait, 0)}\n";
 
 struct jobq {
     char *url;
@@ -345,6 +554,8 @@ struct jobq {
     char lease_ms[32];               /* config->lease_ms, formatted for the scripts */
     char max_attempts[32];           /* config->max_attempts, formatted */
     char poison_deliveries[32];      /* config->poison_deliveries, formatted */
+    char events_maxlen[32];          /* config->events_maxlen, formatted */
+    msgpack_sbuffer where;           /* host and slot, for job_started (claim scripts) */
     redisContext *context;           /* NULL while disconnected */
     int timeout_ms;                  /* the socket timeout currently set on context */
 
@@ -819,13 +1030,17 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
                            KEY_TOKEN, result_key, cancel_key, KEY_WORKER_GROUP,
                            job->entry_id, jobq->consumer, jobq->host, jobq_job_answer_id(job),
                            jobq->lease_ms, job->tenant ? job->tenant : "default",
-                           max_attempts, deadline };
+                           max_attempts, deadline, jobq->where.data, jobq->events_maxlen };
+    size_t argv_len[20];
+
+    for (int i = 0; i < 20; i++)
+        argv_len[i] = i == 18 ? jobq->where.size : strlen(argv[i]);
 
     r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
 
-    r = jobq_command_str(jobq, "claim", 18, argv, &reply);
+    r = jobq_command(jobq, "claim", 20, argv, argv_len, &reply);
     if (r < 0)
         return r;
 
@@ -1085,6 +1300,13 @@ int jobq_new(const char *redis_url, const struct ccx_config *config, const char 
     snprintf(jobq->max_attempts, sizeof(jobq->max_attempts), "%" PRIu64, config->max_attempts);
     snprintf(jobq->poison_deliveries, sizeof(jobq->poison_deliveries), "%" PRIu64,
              config->poison_deliveries);
+    snprintf(jobq->events_maxlen, sizeof(jobq->events_maxlen), "%" PRIu64,
+             config->events_maxlen);
+    msgpack_sbuffer_init(&jobq->where);
+    if (audit_encode_started_where(host, slot, &jobq->where) < 0) {
+        jobq_free(jobq);
+        return -ENOMEM;
+    }
     jobq->random_state = jobq_clock_ms(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32) ^
                          0x9e3779b97f4a7c15ULL;
     *ret_jobq = jobq;
@@ -1109,6 +1331,7 @@ void jobq_free(struct jobq *jobq)
     jobq_disconnect(jobq);
     for (size_t i = 0; i < jobq->zombie_count; i++)
         msgpack_sbuffer_destroy(&jobq->zombies[i]);
+    msgpack_sbuffer_destroy(&jobq->where);
     free(jobq->url);
     free(jobq->consumer);
     free(jobq->host);
@@ -1215,11 +1438,148 @@ static int jobq_flush_zombies(struct jobq *jobq)
     return 0;
 }
 
+/* ==== The fair claim ==== */
+
+#define JOBQ_FAIR_WAIT 2 /* jobs wait, but no tenant may start one now */
+#define JOBQ_FAIR_NONE 3 /* no tenant has ready entries */
+
+/* Runs the fair claim once (jobq_fair_claim_script). Returns 1 with *ret_job and *ret_lease,
+ * 0 when an entry was retired instead (try again at once), JOBQ_FAIR_NONE, JOBQ_FAIR_WAIT
+ * with *ret_wait_ms (jobs wait for a token or a free place under a cap; 0: until a finish),
+ * or -errno. */
+static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
+                           struct jobq_lease *ret_lease, int *ret_wait_ms)
+{
+    const char *argv[] = { "EVAL", jobq_fair_claim_script, "4", KEY_FAIR, KEY_JOBS, KEY_LEASES,
+                           KEY_TOKEN, jobq->consumer, jobq->host, jobq->lease_ms,
+                           jobq->where.data, jobq->events_maxlen };
+    _cleanup_reply_ redisReply *reply = NULL;
+    uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
+    long long code, token, attempt, verdict;
+    const redisReply *entry;
+    struct job *job = NULL;
+    size_t argv_len[12];
+    int r;
+
+    for (int i = 0; i < 12; i++)
+        argv_len[i] = i == 10 ? jobq->where.size : strlen(argv[i]);
+
+    r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return r;
+
+    r = jobq_command(jobq, "fair_claim", 12, argv, argv_len, &reply);
+    if (r < 0)
+        return r;
+
+    code = jobq_reply_int(reply, 0);
+    if (code == -4 && reply->elements == 1) {
+        jobq_healthy(jobq);
+        return JOBQ_FAIR_NONE;
+    }
+    if (code == -3 && reply->elements == 2 && jobq_reply_int(reply, 1) >= 0) {
+        jobq_healthy(jobq);
+        *ret_wait_ms = (int)(jobq_reply_int(reply, 1) > INT32_MAX ? INT32_MAX
+                                                                   : jobq_reply_int(reply, 1));
+        return JOBQ_FAIR_WAIT;
+    }
+    if (code == 0 && reply->elements == 5 && reply->element[1]->type == REDIS_REPLY_STRING &&
+        reply->element[2]->type == REDIS_REPLY_STRING &&
+        reply->element[3]->type == REDIS_REPLY_STRING &&
+        reply->element[4]->type == REDIS_REPLY_STRING) {
+        struct job named = { .id = reply->element[2]->str, .tenant = reply->element[3]->str };
+        bool answered = strcmp(reply->element[4]->str, "answered") == 0;
+
+        jobq_healthy(jobq);
+        log_job(&named, LOG_LEVEL_INFO, answered ? "job_already_answered" : "job_entry_vanished",
+                "entry_id=%s action=retired", reply->element[1]->str);
+        return 0;
+    }
+
+    token = jobq_reply_int(reply, 1);
+    attempt = jobq_reply_int(reply, 2);
+    verdict = jobq_reply_int(reply, 3);
+    if (code != 1 || reply->elements != 5 || token <= 0 || attempt <= 0 ||
+        attempt > UINT32_MAX || verdict < 0 || verdict > JOBQ_VERDICT_EXPIRED ||
+        !jobq_entry_shape_ok(reply->element[4]) ||
+        reply->element[4]->element[1]->type != REDIS_REPLY_ARRAY)
+        return jobq_fail(jobq, -EPROTO, "fair_claim",
+                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+
+    jobq_healthy(jobq);
+    entry = reply->element[4];
+    r = jobq_entry_decode(jobq, entry, &job);
+    if (r < 0)
+        return r;
+
+    snprintf(ret_lease->entry_id, sizeof(ret_lease->entry_id), "%s", job->entry_id);
+    ret_lease->token = (uint64_t)token;
+    ret_lease->attempt = (uint32_t)attempt;
+    ret_lease->claimed_at_ms = claimed_at_ms;
+    ret_lease->verdict = (enum jobq_verdict)verdict;
+    job->attempt = (uint32_t)attempt;
+    *ret_job = job;
+    return 1;
+}
+
+/* Waits up to wait_ms for a wake token (BLPOP ccx:wake). Returns 0 (woken or not), or
+ * -errno. */
+static int jobq_wait_wake(struct jobq *jobq, int wait_ms)
+{
+    _cleanup_reply_ redisReply *reply = NULL;
+    char timeout[32];
+    int r;
+
+    /* BLPOP 0 would wait forever. */
+    snprintf(timeout, sizeof(timeout), "%.3f", (wait_ms > 0 ? wait_ms : 1) / 1000.0);
+    const char *argv[] = { "BLPOP", KEY_WAKE, timeout };
+
+    r = jobq_set_timeout(jobq, wait_ms + JOBQ_BLOCK_MARGIN_MS);
+    if (r < 0)
+        return r;
+
+    r = jobq_command_str(jobq, "blpop_wake", 3, argv, &reply);
+    if (r < 0)
+        return r;
+    if (reply->type == REDIS_REPLY_ERROR)
+        return jobq_fail(jobq, -EPROTO, "blpop_wake", reply->str);
+
+    jobq_healthy(jobq);
+    return 0;
+}
+
+/* The fair claim, and when nothing is to be had a wait for a wake token, at most timeout_ms
+ * (or until the earliest token of a rate-capped tenant), then one more claim. Returns as
+ * jobq_take. */
+static int jobq_take_fair(struct jobq *jobq, int timeout_ms, struct job **ret_job,
+                          struct jobq_lease *ret_lease)
+{
+    for (int round = 0; round < 2; round++) {
+        int wait_ms = timeout_ms;
+        int r = jobq_fair_claim(jobq, ret_job, ret_lease, &wait_ms);
+
+        if (r == JOBQ_FAIR_NONE || (r == JOBQ_FAIR_WAIT && (wait_ms <= 0 ||
+                                                              wait_ms > timeout_ms)))
+            wait_ms = timeout_ms;
+        else if (r != JOBQ_FAIR_WAIT)
+            return r;
+
+        /* A draining worker starts nothing new, and a zero timeout is a plain poll. */
+        if (round == 1 || timeout_ms <= 0 || (jobq->stop && *jobq->stop))
+            return 0;
+
+        r = jobq_wait_wake(jobq, wait_ms);
+        if (r < 0)
+            return r;
+        if (jobq->stop && *jobq->stop)
+            return 0;
+    }
+    return 0;
+}
+
 int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
               struct jobq_lease *ret_lease)
 {
-    _cleanup_reply_ redisReply *reply = NULL;
-    const redisReply *entry = NULL;
     int r;
 
     r = jobq_connect(jobq);
@@ -1236,34 +1596,9 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
     if (r != 0)
         return r;
 
-    /* BLOCK 0 would wait forever: a zero timeout means a plain poll. */
-    r = jobq_read(jobq, ">", timeout_ms > 0 ? timeout_ms : -1, &reply);
-    if (r < 0)
-        return r;
-
-    r = jobq_reply_entry(reply, &entry);
-    if (r < 0)
-        return jobq_fail(jobq, r, "xreadgroup", "unexpected reply shape");
-    if (r == 0)
+    if (jobq->stop && *jobq->stop)
         return 0;
-
-    /* A new entry read with ">" always carries its fields; nil would mean it was deleted in
-     * the same instant, and then there is nothing to answer. */
-    if (entry->element[1]->type == REDIS_REPLY_NIL) {
-        r = jobq_ack_deleted(jobq, entry->element[0]->str);
-        return r < 0 ? r : 0;
-    }
-
-    /* A stop came while the read was blocked: a draining worker starts nothing new. The
-     * entry stays delivered and unleased, and the supervisor hands it back when this worker
-     * exits. */
-    if (jobq->stop && *jobq->stop) {
-        log_info("job_left_for_drain", "entry_id=%s action=handed_back_at_exit",
-                 entry->element[0]->str);
-        return 0;
-    }
-
-    return jobq_accept(jobq, entry, ret_job, ret_lease);
+    return jobq_take_fair(jobq, timeout_ms, ret_job, ret_lease);
 }
 
 /* ==== Finishing a job ==== */
@@ -1288,6 +1623,8 @@ struct jobq_batch {
     msgpack_sbuffer *events; /* one encoded event each */
     bool *event_done;
     size_t event_count;
+    const char *status;      /* the result's, for the finish script */
+    msgpack_sbuffer finished; /* job_finished, published by the script with the result */
     char maxlen[32];
 
     /* Only for the bury script (bury is true). */
@@ -1302,6 +1639,29 @@ struct jobq_batch {
     msgpack_sbuffer dead_event;
 };
 
+/* The job_finished event of a result. Returns 0 or -ENOMEM. */
+static int jobq_encode_finished(const struct jobq *jobq, const struct job *job,
+                                const struct result *result, const char *id,
+                                const char *tenant, uint64_t now_ms, msgpack_sbuffer *out)
+{
+    char code_hash[AUDIT_CODE_HASH_SIZE];
+    uint64_t wall_ms = result->run.wall_ms + (result->has_compile ? result->compile.wall_ms
+                                                                  : 0);
+    struct audit_job audit = { .job_id = id, .tenant = tenant, .language = job->language,
+                               .code_hash = code_hash,
+                               .policy_version = jobq->policy ? jobq->policy->version
+                                                              : "builtin" };
+    int r;
+
+    r = audit_code_hash(job, code_hash);
+    if (r < 0)
+        return r;
+
+    return audit_encode_finished(&audit, result->host ? result->host : jobq->host,
+                                 result->worker, now_ms, job_status_name(result->status),
+                                 wall_ms, out);
+}
+
 static void jobq_batch_clear(struct jobq_batch *batch)
 {
     free(batch->result_key);
@@ -1310,6 +1670,7 @@ static void jobq_batch_clear(struct jobq_batch *batch)
     free(batch->cancel_key);
     msgpack_sbuffer_destroy(&batch->result);
     msgpack_sbuffer_destroy(&batch->dead_event);
+    msgpack_sbuffer_destroy(&batch->finished);
     for (size_t i = 0; i < batch->event_count; i++)
         msgpack_sbuffer_destroy(&batch->events[i]);
     free(batch->events);
@@ -1326,6 +1687,7 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
 
     msgpack_sbuffer_init(&batch->result);
     msgpack_sbuffer_init(&batch->dead_event);
+    msgpack_sbuffer_init(&batch->finished);
     batch->entry_id = job->entry_id;
     batch->job_id = id;
     batch->tenant = result->tenant ? result->tenant : job->tenant ? job->tenant : "default";
@@ -1345,6 +1707,7 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
     if (r < 0)
         return r;
 
+    batch->status = job_status_name(result->status);
     batch->events = calloc(result->events.count + 1, sizeof(*batch->events));
     batch->event_done = calloc(result->events.count + 1, sizeof(*batch->event_done));
     if (!batch->events || !batch->event_done)
@@ -1358,7 +1721,9 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
         if (r < 0)
             return r;
     }
-    return 0;
+
+    return jobq_encode_finished(jobq, job, result, id, batch->tenant, now_ms,
+                                &batch->finished);
 }
 
 /* Turns an initialised batch into a burial: the ops event on ccx:events names why. Returns
@@ -1393,25 +1758,28 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
     const char *eval[] = { "EVAL", jobq_finish_script, "5", batch->result_key,
                            batch->reply_key, KEY_JOBS, KEY_LEASES, batch->lease_key,
                            batch->result.data, batch->ttl, KEY_WORKER_GROUP, batch->entry_id,
-                           batch->token, batch->cancel_key };
+                           batch->token, batch->cancel_key, batch->status,
+                           batch->finished.data, batch->maxlen };
     const char *bury[] = { "EVAL", jobq_bury_script, "8", batch->result_key, batch->reply_key,
                            KEY_JOBS, KEY_LEASES, batch->lease_key, KEY_DEAD, KEY_STATS,
                            KEY_EVENTS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
                            batch->entry_id, batch->token, batch->why, batch->reason,
                            batch->maxlen, batch->dead_event.data, batch->ended, jobq->host,
                            jobq->consumer, batch->run_reason, batch->job_id, batch->tenant,
-                           batch->attempts, batch->cancel_key };
+                           batch->attempts, batch->cancel_key, batch->finished.data };
     const char **argv = batch->bury ? bury : eval;
-    int argc = batch->bury ? 28 : 14;
+    int argc = batch->bury ? 29 : 17;
     int result_at = batch->bury ? 11 : 8;
     int event_at = batch->bury ? 19 : -1;
-    size_t argv_len[28];
+    int finished_at = batch->bury ? 28 : 15;
+    size_t argv_len[29];
 
     /* The msgpack arguments are bytes, not C strings. */
     for (int i = 0; i < argc; i++)
-        argv_len[i] = i == result_at  ? batch->result.size
-                      : i == event_at ? batch->dead_event.size
-                                      : strlen(argv[i]);
+        argv_len[i] = i == result_at     ? batch->result.size
+                      : i == event_at    ? batch->dead_event.size
+                      : i == finished_at ? batch->finished.size
+                                         : strlen(argv[i]);
 
     return redisAppendCommandArgv(jobq->context, argc, argv, argv_len) == 0 ? 0 : -ENOMEM;
 }
@@ -1747,7 +2115,7 @@ int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_leas
     /* Deliberately not fenced (see the finish script): the run in progress may be the only
      * answer left. Said aloud, because a job whose claim a failover forgot may also have
      * been run by another worker meanwhile. */
-    if (r >= 0 && batch.lease_missing)
+    if (r >= 0 && batch.lease_missing && lease->token > 0)
         log_job(job, LOG_LEVEL_WARN, "lease_missing_at_finish",
                 "entry_id=%s token=%" PRIu64 " stored=%d master_changes=%u", job->entry_id,
                 lease->token, r, redis_master_changes());

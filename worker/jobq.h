@@ -1,8 +1,9 @@
 /* How a worker takes jobs from Redis and hands results back. The intake (XADD ccx:jobs) is
- * public; everything behind it is private to this module, so that claiming can change
- * (fairness, breakers) without touching the sandbox. Today: the consumer group ccx-workers
- * on ccx:jobs, and a lease with a fencing token for every job a worker runs (see
- * docs/PROTOCOL.md, Delivery). */
+ * public; everything behind it is private to this module and worker/intake.c, so that
+ * claiming can change (breakers) without touching the sandbox. Today: the host's intake
+ * moves entries from the consumer group ccx-workers to per-tenant ready lists, workers take
+ * them in weighted fair order (docs/FAIRNESS.md), and every job a worker runs has a lease
+ * with a fencing token (docs/PROTOCOL.md, Delivery). */
 #ifndef CCX_WORKER_JOBQ_H
 #define CCX_WORKER_JOBQ_H
 
@@ -52,9 +53,11 @@ void jobq_set_stop_flag(struct jobq *jobq, const volatile sig_atomic_t *stop);
  * jobs as the decoder made them. */
 void jobq_set_policy(struct jobq *jobq, const struct policy *policy);
 
-/* Waits up to timeout_ms for the next job and takes a lease on it: first a lease that
- * expired (its worker or host died) or an entry delivered but never leased, then a new
- * entry. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when
+/* Waits up to timeout_ms for the next job and takes a lease on it: first an entry this
+ * consumer was delivered before a reconnect, then a lease that expired (its worker or host
+ * died) or an entry delivered but never leased, then the fair claim: the oldest ready entry
+ * of the tenant whose turn it is (docs/FAIRNESS.md); with none to be had, it waits on
+ * ccx:wake for up to timeout_ms. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when
  * the entry turned out to be answered already: it is retired without running), or -errno
  * when Redis failed; on failure the next call reconnects after a jittered backoff, and the
  * outage is logged once, not once per try. */
@@ -73,7 +76,10 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
  * with backoff until it succeeds or *stop becomes nonzero. Returns 1 when it stored the
  * result, 0 when a result for the id already existed (nothing is pushed, the entry is still
  * retired), JOBQ_FINISH_RETRY, -ESTALE when the lease passed to another worker (nothing was
- * written), or -errno when it gave up. Logs retry_scheduled and dead_lettered. */
+ * written), or -errno when it gave up. Logs retry_scheduled and dead_lettered. A lease
+ * token of 0 answers a job nobody leased (the intake's rejections): no lease hash fences
+ * it, and SET NX keeps an earlier answer. The job_finished event goes with a stored result,
+ * from inside the script. */
 int jobq_finish(struct jobq *jobq, const struct job *job, const struct jobq_lease *lease,
                 const struct result *result, volatile sig_atomic_t *stop);
 

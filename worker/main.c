@@ -27,6 +27,9 @@
  * new file does not pass. SIGHUP stays blocked but at that point, so that it never cuts a
  * Redis call or a job's step short (hiredis gives up a connect whose poll is interrupted).
  *
+ * Intake mode (--intake): the host's one intake (worker/intake.h), which moves new entries
+ * of ccx:jobs onto the tenants' ready lists; it runs no job and needs no fd 3.
+ *
  * Direct mode (--direct): run one program from a file in the same sandbox, without Redis,
  * and print its result as one line of JSON. For benchmarks and debugging. */
 #include <errno.h>
@@ -60,6 +63,7 @@
 #include "common/result.h"
 #include "worker/analysis.h"
 #include "worker/filter_set.h"
+#include "worker/intake.h"
 #include "worker/jobq.h"
 #include "worker/runner.h"
 #include "worker/sandbox.h"
@@ -72,6 +76,7 @@
 
 struct options {
     bool direct;
+    bool intake;
     int slot;                 /* -1 until --slot */
     const char *redis_url;    /* NULL: CCX_REDIS_URL, then the config */
     const char *config_path;  /* NULL: CCX_CONFIG, then the built-in default */
@@ -269,6 +274,7 @@ static uint64_t worker_now_ms(void)
 
 static const char worker_synopsis[] =
     "Usage: ccx-worker --slot N [--redis URL] [--config PATH]\n"
+    "       ccx-worker --intake [--redis URL] [--config PATH]\n"
     "       ccx-worker --direct --lang L FILE [--stdin FILE] [--arg A]...\n"
     "                  [--wall-ms N] [--memory-mb N] [--config PATH] [--slot N]\n";
 
@@ -278,12 +284,15 @@ static void worker_usage(void)
     fputs("\n"
           "Queue mode takes jobs from Redis (ccx:jobs) as worker slot N until SIGTERM; it\n"
           "needs fd 3, the lease channel that ccx-supervisor opens for each worker.\n"
+          "Intake mode moves new jobs from ccx:jobs to the tenants' fair queues; the\n"
+          "supervisor runs one per host.\n"
           "Direct mode runs FILE once as a job in language L, without Redis, and prints\n"
           "the result as JSON; it exits 0 when the status is ok, 1 otherwise.\n"
           "\n"
           "  --slot N        worker slot: jobs run as host uid uid_base + N (direct: 0)\n"
           "  --redis URL     redis://[:password@]host[:port][/db] or unix:///path\n"
           "  --config PATH   configuration file (default: $CCX_CONFIG, then the built-in)\n"
+          "  --intake        run the host's intake\n"
           "  --direct        run one job from FILE\n"
           "  --lang L        the job's language, as named in the configuration\n"
           "  --stdin FILE    the job's standard input\n"
@@ -330,6 +339,9 @@ static int worker_apply_option(struct options *opts, int option, char *value)
     case 'd':
         opts->direct = true;
         break;
+    case 'n':
+        opts->intake = true;
+        break;
     case 'l':
         opts->language = value;
         break;
@@ -362,6 +374,14 @@ static int worker_apply_option(struct options *opts, int option, char *value)
  * why. */
 static int worker_check_options(struct options *opts, int argc, char **argv)
 {
+    if (opts->intake) {
+        if (opts->direct || opts->slot >= 0 || optind != argc || opts->language ||
+            opts->stdin_path || opts->arg_count > 0 || opts->wall_ms || opts->memory_mb) {
+            fputs("ccx-worker: --intake takes no --slot and no job options\n", stderr);
+            return -EINVAL;
+        }
+        return 0;
+    }
     if (!opts->direct) {
         if (opts->slot < 0 || optind != argc || opts->language || opts->stdin_path ||
             opts->arg_count > 0 || opts->wall_ms || opts->memory_mb) {
@@ -389,6 +409,7 @@ static int worker_parse_options(int argc, char **argv, struct options *opts)
         { "redis", required_argument, NULL, 'r' },
         { "config", required_argument, NULL, 'c' },
         { "direct", no_argument, NULL, 'd' },
+        { "intake", no_argument, NULL, 'n' },
         { "lang", required_argument, NULL, 'l' },
         { "stdin", required_argument, NULL, 'i' },
         { "arg", required_argument, NULL, 'a' },
@@ -853,6 +874,31 @@ static int worker_serve(const struct options *opts, const struct ccx_config *con
     return 0;
 }
 
+/* ==== Intake mode ==== */
+
+/* The intake reads the policy once, at start, and keeps SIGHUP blocked as the supervisor
+ * started it: on a reload the supervisor restarts it instead (pool_restart_intake). */
+static int intake_serve(const struct options *opts, const struct ccx_config *config,
+                        const struct policy *policy)
+{
+    int r;
+
+    log_init("intake", -1, LOG_LEVEL_INFO);
+    r = worker_install_signals();
+    if (r < 0) {
+        log_err("intake_start_failed", "stage=signals errno=%d", -r);
+        return 1;
+    }
+
+    r = intake_run(config, policy, redis_url_choose(opts->redis_url, config->redis_url),
+                   &stop_requested);
+    if (r < 0) {
+        log_err("intake_failed", "errno=%d", -r);
+        return 1;
+    }
+    return 0;
+}
+
 /* ==== Direct mode ==== */
 
 /* Reads a whole file. Returns 0 and *ret_data (free it) and *ret_size, or -errno. */
@@ -1094,8 +1140,9 @@ int main(int argc, char **argv)
         return WORKER_EXIT_USAGE;
     }
 
-    r = opts.direct ? direct_run(&opts, config, policy, filters)
-                    : worker_serve(&opts, config, &policy, &filters);
+    r = opts.direct   ? direct_run(&opts, config, policy, filters)
+        : opts.intake ? intake_serve(&opts, config, policy)
+                      : worker_serve(&opts, config, &policy, &filters);
 
     filter_set_free(filters);
     policy_free(policy);

@@ -55,7 +55,8 @@ static const uint64_t top_bucket_le_ms[TOP_BUCKETS - 1] = {
 /* Reads what depends on names: {hosts, tenants, breakers}.
  *   ARGV[1] hosts at most   ARGV[2] tenants at most
  * hosts: {name, last seen ms, host hash, workers hash}, newest first; tenants: {name,
- * finished hash, run histogram, fair-share hash}, newest finish first; breakers: {scope,
+ * finished hash, run histogram, fair-share hash}, first those with jobs ready (ccx:fair,
+ * whose turn comes first), then those that finished a job last; breakers: {scope,
  * name, state, until} of at most 100 names per scope (SSCAN's first page). pcall: a key of
  * another type shows as empty rather than failing the frame. */
 static const char top_script[] =
@@ -70,7 +71,17 @@ static const char top_script[] =
     "    hosts[#hosts + 1] = {h[i], h[i + 1], hash('ccx:host:' .. h[i]),\n"
     "                         hash('ccx:workers:' .. h[i])}\n"
     "end\n"
-    "local t = redis.call('ZREVRANGE', 'ccx:finished:tenants', 0, tonumber(ARGV[2]) - 1)\n"
+    "local t, seen = {}, {}\n"
+    "for _, key in ipairs({'ccx:fair', 'ccx:finished:tenants'}) do\n"
+    "    local names = key == 'ccx:fair' and redis.call('ZRANGE', key, 0, tonumber(ARGV[2]) - 1)\n"
+    "        or redis.call('ZREVRANGE', key, 0, tonumber(ARGV[2]) - 1)\n"
+    "    for _, name in ipairs(names) do\n"
+    "        if not seen[name] and #t < tonumber(ARGV[2]) then\n"
+    "            seen[name] = true\n"
+    "            t[#t + 1] = name\n"
+    "        end\n"
+    "    end\n"
+    "end\n"
     "for _, name in ipairs(t) do\n"
     "    tenants[#tenants + 1] = {name, hash('ccx:finished:tenant:' .. name),\n"
     "                             hash('ccx:hist:run:tenant:' .. name),\n"

@@ -42,7 +42,8 @@ import redis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from fleet import SOURCE_DIR, _merge, _proc_stat, binary, decode, descendants  # noqa: E402
+from fleet import (SOURCE_DIR, _merge, _proc_stat, binary, decode, descendants,  # noqa: E402
+                   is_intake)
 
 SEED = int(os.environ.get("CCX_CHAOS_SEED", "20240611"))
 JOBS = int(os.environ.get("CCX_CHAOS_JOBS", "2000"))
@@ -209,7 +210,8 @@ def workers_of(h):
     found = []
     for pid in descendants(p.pid):
         stat = _proc_stat(pid)
-        if stat and stat[0] == "ccx-worker" and stat[2] == p.pid and stat[1] != "Z":
+        if stat and stat[0] == "ccx-worker" and stat[2] == p.pid and stat[1] != "Z" \
+                and not is_intake(pid):
             found.append(pid)
     return sorted(found)
 

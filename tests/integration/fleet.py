@@ -93,6 +93,16 @@ def _proc_stat(pid):
     return comm, state, int(ppid)
 
 
+def is_intake(pid):
+    """True for a host's intake (ccx-worker --intake): a child of the supervisor that runs no
+    job and holds no lease."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"--intake" in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
 def _all_pids():
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 

@@ -13,7 +13,7 @@ import unittest
 
 import msgpack
 
-from fleet import Fleet, _proc_stat, descendants, new_job_id, require_root
+from fleet import Fleet, _proc_stat, descendants, is_intake, new_job_id, require_root
 
 GRACE_S = 2
 LEASE_MS = 15000
@@ -40,8 +40,10 @@ class DrainTest(unittest.TestCase):
         self.b.start()
 
     def a_worker_pids(self):
+        """A's workers: the supervisor's children but its intake."""
         return [pid for pid in descendants(self.a.supervisor.pid)
-                if (_proc_stat(pid) or ("", "", 0))[2] == self.a.supervisor.pid]
+                if (_proc_stat(pid) or ("", "", 0))[2] == self.a.supervisor.pid
+                and not is_intake(pid)]
 
     def test_sigterm_hands_a_long_job_to_another_fleet_at_grace_end(self):
         marker = "6161.5"

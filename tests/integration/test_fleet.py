@@ -205,7 +205,8 @@ class FleetTest(FleetTestCase):
                             details)
             published = self.fleet.events_for(job_id, kind="syscall_refused")
             self.assertIn("syscall=socket family=AF_INET",
-                          " ".join(e["detail"] for e in published))
+                          " ".join(e["detail"] for e in published
+                                   if e["kind"] == "syscall_refused"))
             self.assertNotIn(b"CONNECTED", output)
             readable, _, _ = select.select([listener], [], [], 0.5)
             self.assertEqual(readable, [], "the job's connect reached the test's listener")

@@ -175,6 +175,9 @@ class LiveStateTest(FleetTestCase):
         tenant = "wait-" + os.urandom(3).hex()
         # Two workers, four jobs of a second: the last two wait about a second each.
         ids = [self.fleet.submit("sh", b"sleep 1\n", tenant=tenant) for _ in range(4)]
+        # Meanwhile ccx top shows the tenant's queued and running jobs (ccx:tenant:<t>).
+        frame = self.top()
+        self.assertRegex(frame, re.escape(tenant) + r" +\d+ +\d+ +\d+ +[0-4] +[0-2] ")
         for i in ids:
             self.assertEqual(self.fleet.wait(i)["status"], "ok")
         key = "ccx:hist:queue_wait:tenant:" + tenant

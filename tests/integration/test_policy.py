@@ -13,7 +13,7 @@ import time
 import unittest
 
 from fleet import (SOURCE_DIR, Fleet, FleetTestCase, _proc_stat, as_bytes, descendants,
-                   fleet_config, require_root)
+                   fleet_config, is_intake, require_root)
 
 VERSION = "it-policy-1"
 
@@ -359,7 +359,8 @@ class PolicyReloadTest(PolicyFleetTestCase):
         pids = []
         for pid in descendants(self.fleet.supervisor.pid):
             stat = _proc_stat(pid)
-            if stat and stat[0] == "ccx-worker" and stat[2] == self.fleet.supervisor.pid:
+            if stat and stat[0] == "ccx-worker" and stat[2] == self.fleet.supervisor.pid \
+                    and not is_intake(pid):
                 pids.append(pid)
         return pids
 

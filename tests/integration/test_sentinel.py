@@ -228,8 +228,9 @@ class SentinelFailoverTest(unittest.TestCase):
         self.assertTrue(changes, "no redis_master_changed logged")
         self.assertTrue(all(f"new=127.0.0.1:{topo.replica_port}" in line for line in changes),
                         changes)
-        # Once per change and process: the supervisor and each worker at most once.
-        self.assertLessEqual(len(changes), self.workers + 1, changes)
+        # Once per change and process: the supervisor, the intake and each worker at most
+        # once.
+        self.assertLessEqual(len(changes), self.workers + 2, changes)
 
         print(f"\nsentinel failover: kill->promoted {promoted_at - killed_at:.2f} s, "
               f"promoted->first result {first_at - promoted_at:.2f} s, "

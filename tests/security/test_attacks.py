@@ -298,7 +298,8 @@ class AttackTest(FleetTestCase):
             self.assertTrue(any(k == kind and pattern.search(d) for k, d in in_result),
                             f"{attack.name}: no {kind} event matching {pattern.pattern!r} "
                             f"in the result's {in_result}")
-            published = [(e["kind"], e["detail"])
+            # Life-cycle events (job_queued, job_started, job_finished) carry no detail.
+            published = [(e["kind"], e.get("detail", ""))
                          for e in self.fleet.events_for(job_id, kind=kind)]
             self.assertTrue(any(k == kind and pattern.search(d) for k, d in published),
                             f"{attack.name}: no {kind} event matching {pattern.pattern!r} "
