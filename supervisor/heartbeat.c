@@ -19,7 +19,8 @@
 #include "common/keys.h"
 #include "common/redis_conn.h"
 
-#define HEARTBEAT_TIMEOUT_MS 1000
+#define HEARTBEAT_TIMEOUT_MIN_MS 100
+#define HEARTBEAT_TIMEOUT_MAX_MS 1000
 #define HEARTBEAT_TTL_BEATS 3
 
 struct heartbeat {
@@ -28,6 +29,7 @@ struct heartbeat {
     char *host_key;
     char *workers_key;
     uint64_t ttl_ms;
+    int timeout_ms;         /* a quarter beat, 100 ms to 1 s: the loop waits that long at most */
     int64_t clock_offset_ms;
     redisContext *context;  /* NULL while disconnected */
     int appended;           /* commands appended in this beat, each owing a reply */
@@ -69,6 +71,11 @@ int heartbeat_new(const char *url, const char *host, uint64_t beat_ms,
     }
 
     heartbeat->ttl_ms = beat_ms * HEARTBEAT_TTL_BEATS;
+    heartbeat->timeout_ms = (int)(beat_ms / 4);
+    if (heartbeat->timeout_ms < HEARTBEAT_TIMEOUT_MIN_MS)
+        heartbeat->timeout_ms = HEARTBEAT_TIMEOUT_MIN_MS;
+    if (heartbeat->timeout_ms > HEARTBEAT_TIMEOUT_MAX_MS)
+        heartbeat->timeout_ms = HEARTBEAT_TIMEOUT_MAX_MS;
     *ret_heartbeat = heartbeat;
     return 0;
 }
@@ -237,7 +244,7 @@ int heartbeat_beat(struct heartbeat *heartbeat, const struct heartbeat_host *hos
     int r;
 
     if (!heartbeat->context) {
-        r = redis_connect(heartbeat->url, HEARTBEAT_TIMEOUT_MS, &heartbeat->context);
+        r = redis_connect(heartbeat->url, heartbeat->timeout_ms, &heartbeat->context);
         if (r < 0)
             return r;
     }
@@ -265,7 +272,7 @@ int heartbeat_leave(struct heartbeat *heartbeat, struct stats *stats)
     int r;
 
     if (!heartbeat->context) {
-        r = redis_connect(heartbeat->url, HEARTBEAT_TIMEOUT_MS, &heartbeat->context);
+        r = redis_connect(heartbeat->url, heartbeat->timeout_ms, &heartbeat->context);
         if (r < 0)
             return r;
     }

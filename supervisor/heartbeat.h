@@ -2,7 +2,8 @@
  * breakers: its host hash and workers hash (both expiring after three beats), its score in
  * ccx:hosts, and the finished-job counters and histograms gathered since the last beat. One
  * pipelined round trip, the writes in one MULTI/EXEC, so that counters are added all or not
- * at all. Synchronous hiredis with a short timeout, like the lease keeper. Does not log. */
+ * at all. Synchronous hiredis, like the lease keeper, with a timeout of a quarter beat (100 ms
+ * to 1 s) for the connect and each reply. Does not log. */
 #ifndef CCX_SUPERVISOR_HEARTBEAT_H
 #define CCX_SUPERVISOR_HEARTBEAT_H
 

@@ -49,6 +49,7 @@
 #define BEAT_MS_DEFAULT 1000
 #define BEAT_MS_MIN 100
 #define BEAT_MS_MAX 60000
+#define BEAT_BACKOFF_MAX_SHIFT 4  /* at most 15 beats skipped after a failure */
 
 /* How deep the sweep descends below a step cgroup. Workers create two levels below the ccx
  * parent (t-<tenant>/w<pid>-<seq>); the margin covers cgroups a job's own tools might nest
@@ -108,6 +109,8 @@ struct supervisor {
     uint64_t started_at_ms;         /* CLOCK_REALTIME */
     uint64_t heartbeat_failures;
     bool heartbeat_failing;         /* heartbeat_failed logged, heartbeat_ok not yet */
+    unsigned heartbeat_streak;      /* beats failed in a row */
+    unsigned beats_to_skip;         /* backing off after failures */
     char namespaces[64];            /* what the kernel offers the sandbox */
     const char *seccomp;
 };
@@ -769,17 +772,32 @@ static void on_beat(struct ev_loop *loop, ev_timer *watcher, int revents)
         .seccomp = sup->seccomp,
         .policy_version = sup->policy->version,
     };
-    size_t count = pool_workers(sup->pool, sup->worker_buf, (size_t)host.workers);
-    int r = heartbeat_beat(sup->heartbeat, &host, sup->worker_buf, count, &sup->stats);
+    size_t count;
+    int r;
 
+    /* A Redis out of reach costs each try up to the connect timeout, spent in the loop:
+     * after failures in a row the beats are skipped, 1, 3, 7, then 15 at a time. The counts
+     * wait meanwhile. */
+    if (sup->beats_to_skip > 0) {
+        sup->beats_to_skip--;
+        metrics_refresh(sup);
+        return;
+    }
+
+    count = pool_workers(sup->pool, sup->worker_buf, (size_t)host.workers);
+    r = heartbeat_beat(sup->heartbeat, &host, sup->worker_buf, count, &sup->stats);
     if (r < 0) {
         sup->heartbeat_failures++;
+        if (sup->heartbeat_streak < BEAT_BACKOFF_MAX_SHIFT)
+            sup->heartbeat_streak++;
+        sup->beats_to_skip = (1u << sup->heartbeat_streak) - 1;
         if (!sup->heartbeat_failing)
-            log_warn("heartbeat_failed", "errno=%d action=retry_next_beat", -r);
+            log_warn("heartbeat_failed", "errno=%d action=retry_with_backoff", -r);
         sup->heartbeat_failing = true;
     } else if (sup->heartbeat_failing) {
         log_info("heartbeat_ok", "failures=%" PRIu64, sup->heartbeat_failures);
         sup->heartbeat_failing = false;
+        sup->heartbeat_streak = 0;
     }
     metrics_refresh(sup);
 }

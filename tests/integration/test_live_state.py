@@ -316,5 +316,42 @@ class LeaveTest(unittest.TestCase):
             self.assertEqual(fleet.stop(), [])
 
 
+class OutageTest(unittest.TestCase):
+    """Redis away for a while: the beats fail and back off, /metrics keeps answering (it
+    does not wait for the loop) and counts the failures, and the host is back in Redis soon
+    after Redis is."""
+
+    def test_beats_back_off_and_resume_after_an_outage(self):
+        require_root()
+        port = free_port()
+        fleet = Fleet(1)
+        fleet.supervisor_args = ["--beat-ms", "200", "--metrics-listen", f"127.0.0.1:{port}"]
+        fleet.start()
+        host = socket.gethostname()
+        try:
+            redis_port = int(fleet.url.rsplit(":", 1)[1])
+            fleet.redis_proc.terminate()
+            fleet.redis_proc.wait(10)
+            time.sleep(3)
+            start = time.monotonic()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+                text = reply.read().decode()
+            self.assertLess(time.monotonic() - start, 1.0)
+            failures = parse_metrics(text)[("ccx_heartbeat_failures_total", frozenset())]
+            # 15 beats in 3 s; backing off 1, 3, 7 beats, only a few of them were tried.
+            self.assertGreaterEqual(failures, 2)
+            self.assertLessEqual(failures, 6)
+            self.assertTrue(fleet.wait_log(r"event=heartbeat_failed errno=\d+"))
+
+            fleet._start_redis(redis_port)
+            deadline = time.monotonic() + 10
+            while not fleet.r.exists("ccx:host:" + host) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(fleet.r.exists("ccx:host:" + host), "the host never came back")
+            self.assertTrue(fleet.wait_log(r"event=heartbeat_ok failures=\d+"))
+        finally:
+            self.assertEqual(fleet.stop(), [])
+
+
 if __name__ == "__main__":
     unittest.main()
