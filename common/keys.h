@@ -44,6 +44,6 @@
 #define KEY_FINISHED_TENANTS "ccx:finished:tenants" /* zset: tenant -> last finish, ms */
 #define KEY_HIST_QUEUE_WAIT "ccx:hist:queue_wait"   /* hash: le_<ms>... sum_ms count */
 #define KEY_HIST_RUN "ccx:hist:run"
-#define KEY_HIST_TENANT_INFIX ":tenant:"    /* ccx:hist:run:tenant:<t>, ...:queue_wait:... */
+#define KEY_PER_TENANT_INFIX ":tenant:"    /* ccx:finished:tenant:<t>, ccx:hist:run:tenant:<t> */
 
 #endif

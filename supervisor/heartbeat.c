@@ -200,7 +200,7 @@ static void heartbeat_append_stats(struct heartbeat *heartbeat, const struct sta
     for (size_t i = 0; i < stats->tenant_count; i++) {
         const struct stats_tenant *tenant = &stats->tenants[i];
 
-        snprintf(suffix, sizeof(suffix), KEY_HIST_TENANT_INFIX "%s", tenant->name);
+        snprintf(suffix, sizeof(suffix), KEY_PER_TENANT_INFIX "%s", tenant->name);
         heartbeat_append_counts(heartbeat, suffix, &tenant->counts);
         heartbeat_append(heartbeat, "ZADD %s %" PRIu64 " %s", KEY_FINISHED_TENANTS, now_ms,
                          tenant->name);

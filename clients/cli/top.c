@@ -662,6 +662,20 @@ static void top_record_sample(struct top *top, const redisReply *const *r, uint6
 {
     struct top_sample *sample;
 
+    /* Counters that went down were reset (a Redis that lost its data): the samples before
+     * are no base for a difference any more. */
+    if (top->sample_count > 0) {
+        const struct top_sample *last = &top->samples[top->sample_count - 1];
+        uint64_t finished = 0;
+
+        for (int i = 0; i < JOB_STATUS_COUNT; i++)
+            finished += top_integer(
+                top_field(r[TOP_R_FINISHED], job_status_name((enum job_status)i)));
+        if (finished < last->finished_total || now_ms < last->redis_ms ||
+            top_integer(top_field(r[TOP_R_RUN], "count")) < last->run.count)
+            top->sample_count = 0;
+    }
+
     if (top->sample_count == TOP_SAMPLES) {
         memmove(&top->samples[0], &top->samples[1], (TOP_SAMPLES - 1) * sizeof(*sample));
         top->sample_count--;
