@@ -227,8 +227,11 @@ class Fleet:
     Fleet), the fleet starts no redis-server of its own but serves that fleet's, as a second
     host would; stopping it leaves that Redis running."""
 
-    def __init__(self, workers=2, env=None, config=None, redis_of=None):
+    def __init__(self, workers=2, env=None, config=None, redis_of=None, hostname=None):
         self.workers = workers
+        # A host name of its own (a UTS namespace): the fleet is then another host to ccx,
+        # as the circuit breakers' host rules need.
+        self.hostname = hostname
         self.env = dict(os.environ, **(env or {}))
         self.tmp = tempfile.mkdtemp(prefix="ccx-it-")
         self.log_path = os.path.join(self.tmp, "supervisor.log")
@@ -299,9 +302,13 @@ class Fleet:
 
     def _start_supervisor(self, mode="wb"):
         with open(self.log_path, mode) as log:
+            argv = [binary("ccx-supervisor"), "--redis", self.url, "--workers",
+                    str(self.workers), "--config", self.config_path]
+            if self.hostname:
+                argv = ["unshare", "--uts", "--", "/bin/sh", "-c", 'hostname "$0" && exec "$@"',
+                        self.hostname] + argv
             self.supervisor = subprocess.Popen(
-                [binary("ccx-supervisor"), "--redis", self.url, "--workers", str(self.workers),
-                 "--config", self.config_path],
+                argv,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         # Jobs added before the workers' consumer group exists could be skipped by it, so
         # wait for the group and for every worker to have joined it (beside the consumers
