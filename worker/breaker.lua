@@ -261,13 +261,17 @@ end
 -- Records a finished job's outcome in its tenant's and its host's breaker.
 --   tenant_failed, host_failed: booleans or "0"/"1" (the C side classifies the result)
 --   was_probe: bit 1 the job was its tenant's probe, bit 2 its host's ("0" when neither)
---   settings: "enabled=1 window_calls=20 ..." (brk_settings_format)
+--   settings: "enabled=1 window_calls=20 ..." (brk_settings_format): the tenant's
+--   host_settings: the same for the host's breaker (the policy's defaults, not any one
+--   tenant's); nil or "" takes settings. enabled=0 there leaves host breakers alone.
 -- Returns {tenant transition, host transition}: "opened" | "closed" | "probe_ok" | "none"
--- ("disabled" for a tenant whose breaker is off).
+-- ("disabled" for a breaker that is off).
 local function breaker_record(tenant, host, now, tenant_failed, host_failed, was_probe,
-                              settings)
+                              settings, host_settings)
     breaker_check_now(now)
     local s = breaker_settings(settings)
+    local hs = s
+    if host_settings and host_settings ~= '' then hs = breaker_settings(host_settings) end
     local probe = tonumber(was_probe) or 0
     local function truthy(v) return v == true or v == 1 or v == '1' end
     local tenant_result = 'disabled'
@@ -288,9 +292,12 @@ local function breaker_record(tenant, host, now, tenant_failed, host_failed, was
     end
     -- One bad tenant must not take a host out: its failures must come from two tenants,
     -- unless the window has seen only one.
-    local host_result = breaker_record_one('host', host, tenant, now, truthy(host_failed),
-        math.floor(probe / 2) % 2 == 1, s,
-        function(st) if st.seen_count <= 1 then return 1 end return 2 end)
+    local host_result = 'disabled'
+    if hs.enabled ~= 0 then
+        host_result = breaker_record_one('host', host, tenant, now, truthy(host_failed),
+            math.floor(probe / 2) % 2 == 1, hs,
+            function(st) if st.seen_count <= 1 then return 1 end return 2 end)
+    end
     return {tenant_result, host_result}
 end
 

@@ -40,6 +40,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/redis_conn.h"
+#include "worker/breaker.h"
 
 #define JOBQ_COMMAND_TIMEOUT_MS 5000 /* every command but the blocking read */
 #define JOBQ_BLOCK_MARGIN_MS 5000    /* the blocking read's socket timeout is BLOCK plus this */
@@ -284,7 +285,9 @@ static const char jobq_reclaim_script[] =
  *   KEYS[1] ccx:leases   KEYS[2] ccx:lease:<entry>   KEYS[3] ccx:stats
  *   ARGV[1] the entry id   ARGV[2] the caller's token   ARGV[3] the backoff in ms
  *   ARGV[4] the host   ARGV[5] this consumer   ARGV[6] the run's reason
- * The attempt goes into the history; the lease is marked retry (renewal and hand-back leave
+ *   ARGV[7..11] the outcome for the circuit breakers (struct jobq_breaker_args)
+ * The attempt goes into the history, and the outcome into the breakers (the host's, mostly:
+ * internal_error is ccx's failure) and the probe it held is spent; the lease is marked retry (renewal and hand-back leave
  * it alone) and expires after the backoff, on Redis's clock, when any idle worker reclaims
  * it (jobq_reclaim_script) and runs it with the next attempt. The entry stays pending.
  * Returns 1 when the retry is scheduled, -1 for a stale token, 0 when there is no lease at
@@ -292,10 +295,18 @@ static const char jobq_reclaim_script[] =
  * as final, since nothing could run the job again. */
 static const char jobq_retry_script[] =
     JOBQ_LUA_UNCOUNT
-    "local f = redis.call('HMGET', KEYS[2], 'token', 'attempt')\n"
+    JOBQ_LUA_NOW
+    BREAKER_LUA
+    "local f = redis.call('HMGET', KEYS[2], 'token', 'attempt', 'tenant', 'probe')\n"
     "if not f[1] then return 0 end\n"
     "if f[1] ~= ARGV[2] then return -1 end\n"
-    JOBQ_LUA_NOW
+    "if f[3] and ARGV[7] == '1' then\n"
+    "    breaker_record(f[3], ARGV[4], now, ARGV[8], ARGV[9], tonumber(f[4]) or 0, ARGV[10],\n"
+    "                   ARGV[11])\n"
+    "elseif f[3] then\n"
+    "    breaker_release_probe(f[3], ARGV[4], tonumber(f[4]) or 0)\n"
+    "end\n"
+    "redis.call('HDEL', KEYS[2], 'probe')\n"
     JOBQ_LUA_HISTORY
     "add_history(KEYS[2], {attempt = tonumber(f[2]) or 1, host = ARGV[4],\n"
     "                      consumer = ARGV[5], ended = 'internal_error', reason = ARGV[6],\n"
@@ -318,16 +329,19 @@ static const char jobq_retry_script[] =
  *   did not run the job   ARGV[11] the host   ARGV[12] this consumer   ARGV[13] that run's
  *   reason   ARGV[14] the job id   ARGV[15] the tenant   ARGV[16] the attempts, should the
  *   hash be gone   ARGV[17] ccx:cancel:<id>, removed with the answer   ARGV[18] the
- *   job_finished event
+ *   job_finished event   ARGV[19..23] the outcome for the circuit breakers (struct
+ *   jobq_breaker_args: a quarantine is the tenant's failure, running out of attempts on
+ *   internal_error the host's)
  * The original message is copied from the stream entry here, so that nothing else has to
  * carry it. Like the finish script, a missing lease does not fence, and SET NX keeps a
  * first answer: then nothing goes to ccx:dead either, since the job was answered. Returns 1
  * when this call buried the job, 0 when a result was there, -1 for a stale token. */
 static const char jobq_bury_script[] =
     JOBQ_LUA_UNCOUNT
-    "local f = redis.call('HMGET', KEYS[5], 'token', 'attempt')\n"
-    "if f[1] and f[1] ~= ARGV[5] then return -1 end\n"
     JOBQ_LUA_NOW
+    BREAKER_LUA
+    "local f = redis.call('HMGET', KEYS[5], 'token', 'attempt', 'probe')\n"
+    "if f[1] and f[1] ~= ARGV[5] then return -1 end\n"
     JOBQ_LUA_HISTORY
     "if ARGV[10] ~= '' then\n"
     "    add_history(KEYS[5], {attempt = tonumber(f[2]) or tonumber(ARGV[16]),\n"
@@ -375,21 +389,14 @@ static const char jobq_bury_script[] =
     "uncount(KEYS[5])\n"
     "redis.call('DEL', KEYS[5])\n"
     "redis.call('DEL', ARGV[17])\n"
+    "if stored and ARGV[19] == '1' then\n"
+    "    breaker_record(ARGV[15], ARGV[11], now, ARGV[20], ARGV[21], tonumber(f[3]) or 0,\n"
+    "                   ARGV[22], ARGV[23])\n"
+    "else\n"
+    "    breaker_release_probe(ARGV[15], ARGV[11], tonumber(f[3]) or 0)\n"
+    "end\n"
     "if stored then return 1 end\n"
     "return 0\n";
-
-/* Per-tenant hooks of the fair claim, each the one place its kind of check goes (a circuit
- * breaker per tenant, say). tenant_gate(tenant, now) runs for each candidate tenant the
- * fair claim considers, after its caps: "claim" lets it take the tenant's oldest job, "skip"
- * passes the tenant over this once (its jobs wait). tenant_outcome(tenant, status) runs in
- * the finish script once per stored result of a job the intake admitted. */
-#define JOBQ_LUA_GATE                                                                      \
-    "local function tenant_gate(tenant, now)\n"                                            \
-    "    return 'claim'\n"                                                                 \
-    "end\n"
-#define JOBQ_LUA_OUTCOME                                                                   \
-    "local function tenant_outcome(tenant, status)\n"                                      \
-    "end\n"
 
 /* Stores a result once and retires its stream entry and lease, atomically, if the lease is
  * still the caller's.
@@ -399,7 +406,10 @@ static const char jobq_bury_script[] =
  *   ARGV[4] the stream entry id   ARGV[5] the caller's token   ARGV[6] ccx:cancel:<id>,
  *   removed with the entry (a mark left behind would cancel a later job under the id)
  *   ARGV[7] the result's status   ARGV[8] its job_finished event   ARGV[9] the events
- *   stream's cap (0: none)
+ *   stream's cap (0: none)   ARGV[10] "1" when the outcome counts for the circuit breakers
+ *   (brk_classify), ARGV[11] and ARGV[12] "1" when it is a failure of the tenant, of the
+ *   host   ARGV[13] the tenant's breaker settings (brk_settings_format)   ARGV[14] the host
+ *   ARGV[15] the host breaker's settings (the policy's defaults)
  * A token that is not the entry's any more means another worker has the job now: nothing
  * is written, whatever the first run found. No lease at all means nobody else holds one:
  * another holder finished (then SET NX keeps its answer) or Redis lost its data (then this
@@ -411,13 +421,16 @@ static const char jobq_bury_script[] =
  * this call stored the result, 0 when one was there, -1 for a stale token, plus 2 when
  * there was no lease (after a failover that lost the claim, say), so that the worker can
  * say so. job_finished goes to ccx:events with a stored result, in the same step as the
- * tenant's running count drops: no reader sees a tenant run more than its cap. */
+ * tenant's running count drops: no reader sees a tenant run more than its cap. A stored
+ * outcome that counts goes into the tenant's and the host's circuit breakers
+ * (worker/breaker.lua); the probe slots of one that does not are given back. */
 static const char jobq_finish_script[] =
+    JOBQ_LUA_NOW
     JOBQ_LUA_UNCOUNT
-    JOBQ_LUA_OUTCOME
-    "local token = redis.call('HGET', KEYS[5], 'token')\n"
+    BREAKER_LUA
+    "local f = redis.call('HMGET', KEYS[5], 'token', 'tenant', 'probe')\n"
+    "local token, tenant, probe = f[1], f[2], tonumber(f[3]) or 0\n"
     "if token and token ~= ARGV[5] then return -1 end\n"
-    "local tenant = redis.call('HGET', KEYS[5], 'tenant')\n"
     "local stored = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])\n"
     "if stored then\n"
     "    redis.call('RPUSH', KEYS[2], ARGV[1])\n"
@@ -435,7 +448,11 @@ static const char jobq_finish_script[] =
     "    add[#add + 1] = '*'; add[#add + 1] = '" KEY_EVENTS_FIELD "'; add[#add + 1] = ARGV[8]\n"
     "    redis.call(unpack(add))\n"
     "end\n"
-    "if stored and tenant then tenant_outcome(tenant, ARGV[7]) end\n"
+    "if tenant and stored and ARGV[10] == '1' then\n"
+    "    breaker_record(tenant, ARGV[14], now, ARGV[11], ARGV[12], probe, ARGV[13], ARGV[15])\n"
+    "elseif tenant then\n"
+    "    breaker_release_probe(tenant, ARGV[14], probe)\n"
+    "end\n"
     "local answer = 0\n"
     "if stored then answer = 1 end\n"
     "if not token then answer = answer + 2 end\n"
@@ -445,10 +462,16 @@ static const char jobq_finish_script[] =
  *   KEYS[1] ccx:fair   KEYS[2] ccx:jobs   KEYS[3] ccx:leases   KEYS[4] ccx:token
  *   ARGV[1] this consumer   ARGV[2] the host   ARGV[3] lease_ms   ARGV[4] where the job starts
  *   (audit_encode_started_where)   ARGV[5] the events stream's cap (0: none)
+ * First the host's own circuit breaker: open, this host claims nothing ({-5, ms until its
+ * cool-down ends}). The host is marked live in ccx:hosts (the breakers count live hosts).
  * Stride scheduling: ccx:fair holds each tenant with ready entries at its pass; the lowest
  * pass that is eligible goes, and moves on by 1e6 / weight. Eligible: fewer jobs running
  * than its concurrency (0: no cap), a token in its bucket (rate_per_s, burst; refilled on
- * Redis's clock; no rate: no bucket), and tenant_gate says claim. A tenant whose list is
+ * Redis's clock; no rate: no bucket), and its circuit breaker not open. A tenant whose
+ * breaker is open has its oldest entry leased at once whatever its caps, with verdict 3: it
+ * is answered circuit_open without running (and is neither counted running nor started). A
+ * breaker's "probe" is recorded in the lease hash (probe: 1 tenant, 2 host), so that the
+ * finish script gives the outcome to the breakers that let it through. A tenant whose list is
  * empty leaves the set, its pass kept in its hash for when it comes back. The entry leaves
  * the tenant's queued counts and joins its running (counted=1); then it is leased as
  * jobq_claim_script leases: an answered job is retired, an entry gone from the stream has its
@@ -461,7 +484,7 @@ static const char jobq_finish_script[] =
 static const char jobq_fair_claim_script[] =
     JOBQ_LUA_NOW
     JOBQ_LUA_STARTED
-    JOBQ_LUA_GATE
+    BREAKER_LUA
     "local function fmt(x) return string.format('%.17g', x) end\n"
     /* The bucket of a tenant: its tokens now, or nil when it has no rate. */
     "local function bucket_tokens(q, now)\n"
@@ -473,7 +496,7 @@ static const char jobq_fair_claim_script[] =
     "    local age = math.max(0, now - (tonumber(q[6]) or now))\n"
     "    return math.min(burst, tonumber(q[5]) + age * rate / 1000)\n"
     "end\n"
-    "local function lease_entry(entry, th, tenant, now)\n"
+    "local function lease_entry(entry, th, tenant, now, probe, refused)\n"
     "    local hash = '" KEY_LEASE_PREFIX "' .. entry\n"
     "    local f = redis.call('HMGET', hash, 'job_id', 'bytes', 'deadline')\n"
     "    redis.call('HINCRBY', th, 'queued', -1)\n"
@@ -482,26 +505,41 @@ static const char jobq_fair_claim_script[] =
     "    local found = redis.call('XRANGE', KEYS[2], entry, entry)\n"
     "    if #found == 0 then\n"
     "        redis.call('DEL', hash)\n"
+    "        breaker_release_probe(tenant, ARGV[2], probe)\n"
     "        return {0, entry, job_id, tenant, 'entry_gone'}\n"
     "    end\n"
     "    if redis.call('EXISTS', '" KEY_RESULT_PREFIX "' .. job_id) == 1 then\n"
     "        redis.call('XDEL', KEYS[2], entry)\n"
     "        redis.call('DEL', hash)\n"
+    "        breaker_release_probe(tenant, ARGV[2], probe)\n"
     "        return {0, entry, job_id, tenant, 'answered'}\n"
     "    end\n"
     "    local attempt = redis.call('HINCRBY', hash, 'attempt', 1)\n"
     "    local token = redis.call('INCR', KEYS[4])\n"
     "    redis.call('HSET', hash, 'token', token, 'consumer', ARGV[1], 'host', ARGV[2],\n"
-    "               'state', 'running', 'fair', '1', 'counted', '1')\n"
-    "    redis.call('HINCRBY', th, 'running', 1)\n"
+    "               'state', 'running', 'fair', '1', 'probe', probe)\n"
     "    redis.call('ZADD', KEYS[3], fmt(now + tonumber(ARGV[3])), entry)\n"
-    "    publish_started(hash, attempt, now, ARGV[4], ARGV[5])\n"
     "    local verdict = 0\n"
     "    local deadline = tonumber(f[3]) or 0\n"
     "    if redis.call('EXISTS', '" KEY_CANCEL_PREFIX "' .. job_id) == 1 then verdict = 1\n"
-    "    elseif deadline > 0 and now > deadline then verdict = 2 end\n"
+    "    elseif deadline > 0 and now > deadline then verdict = 2\n"
+    "    elseif refused then verdict = 3 end\n"
+    "    if not refused then\n"
+    "        redis.call('HSET', hash, 'counted', '1')\n"
+    "        redis.call('HINCRBY', th, 'running', 1)\n"
+    "        publish_started(hash, attempt, now, ARGV[4], ARGV[5])\n"
+    "    end\n"
     "    return {1, token, attempt, verdict, found[1]}\n"
     "end\n"
+    "local host_gate = breaker_gate_host(ARGV[2], now)\n"
+    "if host_gate == 'open' then\n"
+    "    local key = breaker_key('host', ARGV[2])\n"
+    "    local open_until = tonumber(redis.call('HGET', key, 'until')) or now\n"
+    "    return {-5, math.max(open_until - now, 0)}\n"
+    "end\n"
+    "redis.call('ZADD', '" KEY_HOSTS "', fmt(now), ARGV[2])\n"
+    "local host_probe = 0\n"
+    "if host_gate == 'probe' then host_probe = 2 end\n"
     "local wait = -1\n"
     "local tenants = redis.call('ZRANGE', KEYS[1], 0, 99, 'WITHSCORES')\n"
     "for i = 1, #tenants - 1, 2 do\n"
@@ -522,7 +560,11 @@ static const char jobq_fair_claim_script[] =
     "            local w = math.ceil((1 - tokens) * 1000 / tonumber(q[3]))\n"
     "            if wait < 0 or w < wait then wait = w end\n"
     "        end\n"
-    "        if ok and tenant_gate(tenant, now) == 'claim' then\n"
+    "        local gate = breaker_gate_tenant(tenant, ARGV[2], now)\n"
+    /* What is refused at once runs nothing: caps and rate do not hold it back. */
+    "        if gate == 'open' then ok = true; tokens = nil end\n"
+    "        if not ok and gate == 'probe' then breaker_release_probe(tenant, ARGV[2], 1) end\n"
+    "        if ok then\n"
     "            local entry = redis.call('LPOP', tq)\n"
     "            local weight = math.max(1, tonumber(q[7]) or 1)\n"
     "            local next_pass = pass + 1000000 / weight\n"
@@ -535,10 +577,16 @@ static const char jobq_fair_claim_script[] =
     "            if tokens then\n"
     "                redis.call('HSET', th, 'tokens', fmt(tokens - 1), 'tokens_at', fmt(now))\n"
     "            end\n"
-    "            return lease_entry(entry, th, tenant, now)\n"
+    "            local probe = host_probe\n"
+    "            if gate == 'open' then\n"
+    "                breaker_release_probe(tenant, ARGV[2], host_probe)\n"
+    "                probe = 0\n"
+    "            elseif gate == 'probe' then probe = probe + 1 end\n"
+    "            return lease_entry(entry, th, tenant, now, probe, gate == 'open')\n"
     "        end\n"
     "    end\n"
     "end\n"
+    "breaker_release_probe(nil, ARGV[2], host_probe)\n"
     "if redis.call('ZCARD', KEYS[1]) == 0 then\n"
     "    redis.call('DEL', '" KEY_WAKE "')\n"
     "    return {-4}\n"
@@ -575,6 +623,8 @@ struct jobq {
 
     /* Reclaims are not tried again before reclaim_at_ms (monotonic) once one found nothing. */
     uint64_t reclaim_at_ms;
+
+    bool host_refused;               /* the last claim found this host's breaker open */
 
     const volatile sig_atomic_t *stop; /* the worker's; NULL: never set */
     const struct policy *policy;       /* the worker's; NULL: the config's limits only */
@@ -1477,6 +1527,20 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
         jobq_healthy(jobq);
         return JOBQ_FAIR_NONE;
     }
+    if (code == -5 && reply->elements == 2 && jobq_reply_int(reply, 1) >= 0) {
+        jobq_healthy(jobq);
+        if (!jobq->host_refused)
+            log_warn("host_breaker_open", "host=%s retry_ms=%lld action=claim_nothing",
+                     jobq->host, jobq_reply_int(reply, 1));
+        jobq->host_refused = true;
+        *ret_wait_ms = (int)(jobq_reply_int(reply, 1) > INT32_MAX ? INT32_MAX
+                                                                   : jobq_reply_int(reply, 1));
+        return JOBQ_FAIR_WAIT;
+    }
+    if (jobq->host_refused && reply->type == REDIS_REPLY_ARRAY) {
+        log_info("host_breaker_passed", "host=%s action=claim", jobq->host);
+        jobq->host_refused = false;
+    }
     if (code == -3 && reply->elements == 2 && jobq_reply_int(reply, 1) >= 0) {
         jobq_healthy(jobq);
         *ret_wait_ms = (int)(jobq_reply_int(reply, 1) > INT32_MAX ? INT32_MAX
@@ -1500,7 +1564,7 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
     attempt = jobq_reply_int(reply, 2);
     verdict = jobq_reply_int(reply, 3);
     if (code != 1 || reply->elements != 5 || token <= 0 || attempt <= 0 ||
-        attempt > UINT32_MAX || verdict < 0 || verdict > JOBQ_VERDICT_EXPIRED ||
+        attempt > UINT32_MAX || verdict < 0 || verdict > JOBQ_VERDICT_CIRCUIT_OPEN ||
         !jobq_entry_shape_ok(reply->element[4]) ||
         reply->element[4]->element[1]->type != REDIS_REPLY_ARRAY)
         return jobq_fail(jobq, -EPROTO, "fair_claim",
@@ -1603,6 +1667,47 @@ int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
 
 /* ==== Finishing a job ==== */
 
+/* What a script that ends a run tells the circuit breakers (worker/breaker.lua): whether
+ * the outcome counts and as whose failure (brk_classify), under the tenant's settings
+ * (brk_settings_format), all formatted as script arguments. */
+struct jobq_breaker_args {
+    char counted[2];
+    char tenant_failed[2];
+    char host_failed[2];
+    char settings[BRK_SETTINGS_SIZE];
+    char host_settings[BRK_SETTINGS_SIZE]; /* the policy defaults' (host breakers) */
+};
+
+/* Settings that do not format count nothing. */
+static void jobq_breaker_args_set(const struct jobq *jobq, const struct job *job,
+                                  const struct result *result, struct jobq_breaker_args *args)
+{
+    const struct tenant_policy *tenant = jobq->policy ? policy_tenant(jobq->policy, job->tenant)
+                                                      : NULL;
+    struct brk_fleet fleet = {
+        /* ccx:hosts is refreshed by every claim and beat; a host silent for two leases is
+         * gone. A probe may run as long as the longest job before it is given up on. */
+        .live_ms = 2 * jobq->config->lease_ms,
+        .probe_ttl_ms = jobq->config->limits_max.wall_ms + jobq->config->lease_ms,
+        .events_maxlen = jobq->config->events_maxlen,
+    };
+    struct brk_verdict verdict = { 0 };
+
+    if (tenant)
+        verdict = brk_classify(result, tenant->breaker.count_limits);
+    if (!tenant || brk_settings_format(&tenant->breaker, &fleet, args->settings,
+                                       sizeof(args->settings)) < 0 ||
+        brk_settings_format(&jobq->policy->defaults.breaker, &fleet, args->host_settings,
+                            sizeof(args->host_settings)) < 0) {
+        verdict.counted = false;
+        args->settings[0] = args->host_settings[0] = '\0';
+    }
+
+    snprintf(args->counted, sizeof(args->counted), "%d", verdict.counted);
+    snprintf(args->tenant_failed, sizeof(args->tenant_failed), "%d", verdict.tenant_failed);
+    snprintf(args->host_failed, sizeof(args->host_failed), "%d", verdict.host_failed);
+}
+
 /* What jobq_finish sends, encoded once and kept across retries, and which parts Redis has
  * confirmed: after a broken connection only the unconfirmed commands are sent again. The
  * bury script takes the place of the finish script for a job given up on. */
@@ -1624,6 +1729,7 @@ struct jobq_batch {
     bool *event_done;
     size_t event_count;
     const char *status;      /* the result's, for the finish script */
+    struct jobq_breaker_args breaker;
     msgpack_sbuffer finished; /* job_finished, published by the script with the result */
     char maxlen[32];
 
@@ -1708,6 +1814,7 @@ static int jobq_batch_init(const struct jobq *jobq, const struct job *job,
         return r;
 
     batch->status = job_status_name(result->status);
+    jobq_breaker_args_set(jobq, job, result, &batch->breaker);
     batch->events = calloc(result->events.count + 1, sizeof(*batch->events));
     batch->event_done = calloc(result->events.count + 1, sizeof(*batch->event_done));
     if (!batch->events || !batch->event_done)
@@ -1759,20 +1866,25 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
                            batch->reply_key, KEY_JOBS, KEY_LEASES, batch->lease_key,
                            batch->result.data, batch->ttl, KEY_WORKER_GROUP, batch->entry_id,
                            batch->token, batch->cancel_key, batch->status,
-                           batch->finished.data, batch->maxlen };
+                           batch->finished.data, batch->maxlen, batch->breaker.counted,
+                           batch->breaker.tenant_failed, batch->breaker.host_failed,
+                           batch->breaker.settings, jobq->host, batch->breaker.host_settings };
     const char *bury[] = { "EVAL", jobq_bury_script, "8", batch->result_key, batch->reply_key,
                            KEY_JOBS, KEY_LEASES, batch->lease_key, KEY_DEAD, KEY_STATS,
                            KEY_EVENTS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
                            batch->entry_id, batch->token, batch->why, batch->reason,
                            batch->maxlen, batch->dead_event.data, batch->ended, jobq->host,
                            jobq->consumer, batch->run_reason, batch->job_id, batch->tenant,
-                           batch->attempts, batch->cancel_key, batch->finished.data };
+                           batch->attempts, batch->cancel_key, batch->finished.data,
+                           batch->breaker.counted, batch->breaker.tenant_failed,
+                           batch->breaker.host_failed, batch->breaker.settings,
+                           batch->breaker.host_settings };
     const char **argv = batch->bury ? bury : eval;
-    int argc = batch->bury ? 29 : 17;
+    int argc = batch->bury ? 34 : 23;
     int result_at = batch->bury ? 11 : 8;
     int event_at = batch->bury ? 19 : -1;
     int finished_at = batch->bury ? 28 : 15;
-    size_t argv_len[29];
+    size_t argv_len[34];
 
     /* The msgpack arguments are bytes, not C strings. */
     for (int i = 0; i < argc; i++)
@@ -1941,9 +2053,13 @@ static int jobq_retry(struct jobq *jobq, const struct job *job, const struct job
     snprintf(token, sizeof(token), "%" PRIu64, lease->token);
     snprintf(backoff, sizeof(backoff), "%" PRIu64, backoff_ms);
 
+    struct jobq_breaker_args breaker;
+
+    jobq_breaker_args_set(jobq, job, result, &breaker);
     const char *argv[] = { "EVAL", jobq_retry_script, "3", KEY_LEASES, lease_key, KEY_STATS,
                            job->entry_id, token, backoff, jobq->host, jobq->consumer,
-                           reason };
+                           reason, breaker.counted, breaker.tenant_failed, breaker.host_failed,
+                           breaker.settings, breaker.host_settings };
 
     for (;;) {
         _cleanup_reply_ redisReply *reply = NULL;
@@ -1952,7 +2068,7 @@ static int jobq_retry(struct jobq *jobq, const struct job *job, const struct job
         if (r >= 0)
             r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
         if (r >= 0)
-            r = jobq_command_str(jobq, "retry", 12, argv, &reply);
+            r = jobq_command_str(jobq, "retry", 17, argv, &reply);
         if (r >= 0 && (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 ||
                        reply->integer > 1))
             r = jobq_fail(jobq, -EPROTO, "retry",

@@ -24,6 +24,7 @@ enum jobq_verdict {
     JOBQ_VERDICT_RUN,
     JOBQ_VERDICT_CANCELLED, /* its client cancelled it before it started */
     JOBQ_VERDICT_EXPIRED,   /* its deadline passed before it started, on Redis's clock */
+    JOBQ_VERDICT_CIRCUIT_OPEN, /* its tenant's circuit breaker is open: answered, not run */
 };
 
 /* The lease a worker holds on the job it runs. Only the holder of the current token may

@@ -614,15 +614,32 @@ static void worker_warm_up(struct sandbox *sandbox)
         log_warn("sandbox_warm_up_failed", "errno=%d action=clone_when_needed", -r);
 }
 
-/* The result of a job the claim said not to run (cancelled or expired before it started):
- * nothing ran, so only who asked and why. Returns 0 or -ENOMEM. */
+/* Why the claim said not to run a job, by verdict: its status, the log event, the reason. */
+static const struct worker_unrun {
+    enum job_status status;
+    const char *event;
+    const char *reason;
+} worker_unrun_table[] = {
+    [JOBQ_VERDICT_CANCELLED] = { JOB_STATUS_CANCELLED, "job_cancelled",
+                                 "cancelled by its client before it started" },
+    [JOBQ_VERDICT_EXPIRED] = { JOB_STATUS_EXPIRED, "job_expired",
+                               "its deadline passed before it started" },
+    [JOBQ_VERDICT_CIRCUIT_OPEN] = { JOB_STATUS_CIRCUIT_OPEN, "job_circuit_open",
+                                    "its tenant's circuit breaker is open: too many of its "
+                                    "recent jobs failed or were refused (ccx breaker list); "
+                                    "not run, not retried" },
+};
+
+/* The result of a job the claim said not to run (cancelled or expired before it started,
+ * or its tenant's breaker open): nothing ran, so only who asked and why. Returns 0 or
+ * -ENOMEM. */
 static int worker_result_unrun(const struct worker *worker, const struct job *job,
                                enum jobq_verdict verdict, struct result *result)
 {
-    bool cancelled = verdict == JOBQ_VERDICT_CANCELLED;
+    const struct worker_unrun *why = &worker_unrun_table[verdict];
 
     memset(result, 0, sizeof(*result));
-    result->status = cancelled ? JOB_STATUS_CANCELLED : JOB_STATUS_EXPIRED;
+    result->status = why->status;
     result->run.exit_code = -1;
     result->meta = job->meta;
     result->meta_size = job->meta_size;
@@ -632,8 +649,7 @@ static int worker_result_unrun(const struct worker *worker, const struct job *jo
     result->tenant = strdup(job->tenant ? job->tenant : "default");
     result->host = strdup(worker->host);
     result->language = job->language ? strdup(job->language) : NULL;
-    result->reason = strdup(cancelled ? "cancelled by its client before it started"
-                                      : "its deadline passed before it started");
+    result->reason = strdup(why->reason);
     result->policy_version = job->policy_version ? strdup(job->policy_version) : NULL;
     return result->id && result->tenant && result->host && result->reason ? 0 : -ENOMEM;
 }
@@ -684,8 +700,7 @@ static void worker_handle_job(struct worker *worker, struct job *job,
     worker_tell_lease(job, "lease", lease);
 
     if (lease->verdict != JOBQ_VERDICT_RUN) {
-        log_job(job, LOG_LEVEL_INFO, lease->verdict == JOBQ_VERDICT_CANCELLED ? "job_cancelled"
-                                                                             : "job_expired",
+        log_job(job, LOG_LEVEL_INFO, worker_unrun_table[lease->verdict].event,
                 "entry_id=%s attempt=%" PRIu32 " during=claim action=not_run", lease->entry_id,
                 lease->attempt);
         if (worker_result_unrun(worker, job, lease->verdict, &result) == 0)
@@ -696,8 +711,8 @@ static void worker_handle_job(struct worker *worker, struct job *job,
         goto out_release;
     }
 
-    worker_run_job(worker->sandbox, worker->config, worker->policy, worker->filters, worker->host, worker->slot,
-                   job, &result);
+    worker_run_job(worker->sandbox, worker->config, worker->policy, worker->filters,
+                   worker->host, worker->slot, job, &result);
     /* A job that ended on its own before the kill keeps its own result. */
     if (cancel_requested && !lease_lost && result.status == JOB_STATUS_INTERNAL_ERROR) {
         worker_result_cancelled(&result);

@@ -43,7 +43,7 @@ import redis
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from fleet import (SOURCE_DIR, _merge, _proc_stat, binary, decode, descendants,  # noqa: E402
-                   is_intake)
+                   fleet_policy, is_intake)
 
 SEED = int(os.environ.get("CCX_CHAOS_SEED", "20240611"))
 JOBS = int(os.environ.get("CCX_CHAOS_JOBS", "2000"))
@@ -168,7 +168,7 @@ def write_configs():
         _merge(config, {
             "lease_ms": LEASE_MS,
             "shutdown_grace_s": 5,
-            "policy": os.path.join(SOURCE_DIR, "deploy", "policy.json"),
+            "policy": fleet_policy(os.path.join(tmp, f"policy-{h}.json")),
             "sandbox": {
                 "cgroup_parent": cgroup_parents[h],
                 "run_dir": run_dirs[h],

@@ -159,6 +159,26 @@ def _merge(config, overrides):
             config[key] = value
 
 
+def breakers_off(policy):
+    """policy (a policy document) with every circuit breaker off, the hosts' included."""
+    policy.setdefault("defaults", {})["breaker"] = {"enabled": False}
+    for tenant in policy.get("tenants", {}).values():
+        tenant.pop("breaker", None)
+    return policy
+
+
+def fleet_policy(path):
+    """Writes the shipped policy to path with the circuit breakers off, and returns path.
+    Suites run many failing and refused jobs on purpose, from one tenant and one host: with
+    breakers on, one test's failures would refuse the next test's jobs circuit_open. The
+    breakers' own suites turn them on."""
+    with open(os.path.join(SOURCE_DIR, "deploy", "policy.json")) as f:
+        policy = breakers_off(json.load(f))
+    with open(path, "w") as f:
+        json.dump(policy, f, indent=2)
+    return path
+
+
 def fleet_config(path, overrides=None):
     """Writes the shipped config, with this process's cgroup parent, run dir and a short
     shutdown grace, and then the overrides (a dict; nested objects are merged key by key, so
@@ -172,7 +192,7 @@ def fleet_config(path, overrides=None):
     config["sandbox"]["run_dir"] = run_dir
     config["sandbox"]["seccomp_profile"] = os.path.join(SOURCE_DIR, "deploy",
                                                         config["sandbox"]["seccomp_profile"])
-    config["policy"] = os.path.join(SOURCE_DIR, "deploy", config["policy"])
+    config["policy"] = fleet_policy(os.path.join(os.path.dirname(path), "fleet-policy.json"))
     _merge(config, overrides or {})
     # {"policy": None}: no policy file, so the built-in policy (a config whose ceilings are
     # below the shipped policy's limits would have that file refused).
@@ -207,8 +227,11 @@ class Fleet:
     Fleet), the fleet starts no redis-server of its own but serves that fleet's, as a second
     host would; stopping it leaves that Redis running."""
 
-    def __init__(self, workers=2, env=None, config=None, redis_of=None):
+    def __init__(self, workers=2, env=None, config=None, redis_of=None, hostname=None):
         self.workers = workers
+        # A host name of its own (a UTS namespace): the fleet is then another host to ccx,
+        # as the circuit breakers' host rules need.
+        self.hostname = hostname
         self.env = dict(os.environ, **(env or {}))
         self.tmp = tempfile.mkdtemp(prefix="ccx-it-")
         self.log_path = os.path.join(self.tmp, "supervisor.log")
@@ -280,9 +303,13 @@ class Fleet:
 
     def _start_supervisor(self, mode="wb"):
         with open(self.log_path, mode) as log:
+            argv = [binary("ccx-supervisor"), "--redis", self.url, "--workers",
+                    str(self.workers), "--config", self.config_path] + list(self.supervisor_args)
+            if self.hostname:
+                argv = ["unshare", "--uts", "--", "/bin/sh", "-c", 'hostname "$0" && exec "$@"',
+                        self.hostname] + argv
             self.supervisor = subprocess.Popen(
-                [binary("ccx-supervisor"), "--redis", self.url, "--workers", str(self.workers),
-                 "--config", self.config_path] + list(self.supervisor_args),
+                argv,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         # Jobs added before the workers' consumer group exists could be skipped by it, so
         # wait for the group and for every worker to have joined it (beside the consumers

@@ -53,10 +53,11 @@ class BreakerLuaTest(unittest.TestCase):
                          host, now).decode()
 
     def record(self, tenant, host, now, tenant_failed=False, host_failed=False, probe=0,
-               s=SETTINGS):
+               s=SETTINGS, host_s=""):
         reply = self.eval("return breaker_record(ARGV[1], ARGV[2], tonumber(ARGV[3]), "
-                          "ARGV[4], ARGV[5], ARGV[6], ARGV[7])",
-                          tenant, host, now, int(tenant_failed), int(host_failed), probe, s)
+                          "ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])",
+                          tenant, host, now, int(tenant_failed), int(host_failed), probe, s,
+                          host_s)
         return [x.decode() for x in reply]
 
     def reset(self, scope, name, now):
@@ -324,6 +325,19 @@ class BreakerLuaTest(unittest.TestCase):
         for i in range(4):
             self.record("acme", "h1", T0 + i, host_failed=True)
         self.assertEqual(self.state("host", "h1"), "OPEN")
+
+    def test_host_breakers_take_their_own_settings_and_can_be_off(self):
+        off = SETTINGS.replace("enabled=1", "enabled=0")
+        for i in range(6):
+            self.assertEqual(self.record("acme", "h1", T0 + i, host_failed=True,
+                                         host_s=off)[1], "disabled")
+        self.assertEqual(self.state("host", "h1"), None)
+
+        # The tenant's breaker off does not turn the host's off: its settings are its own.
+        strict = SETTINGS.replace("min_calls=4", "min_calls=2")
+        self.record("acme", "h2", T0, host_failed=True, s=off, host_s=strict)
+        self.assertEqual(self.record("acme", "h2", T0 + 1, host_failed=True, s=off,
+                                     host_s=strict)[1], "opened")
 
     def test_host_probe_closes_the_host_breaker(self):
         for i in range(4):

@@ -42,7 +42,8 @@ except OSError as e:
 
 def policy_document(version, **tenants):
     """A policy file's contents: the shipped defaults, and tenants over them."""
-    return {"version": version, "defaults": {"processes": {"children": True}},
+    return {"version": version, "defaults": {"processes": {"children": True},
+                                             "breaker": {"enabled": False}},
             "tenants": tenants}
 
 
