@@ -244,6 +244,20 @@ class LiveStateTest(FleetTestCase):
             urllib.request.urlopen(request, timeout=5)
         self.assertEqual(caught.exception.code, 405)
 
+    def test_a_bad_or_busy_metrics_address_stops_the_start(self):
+        def start(address):
+            return subprocess.run([binary("ccx-supervisor"), "--redis", self.fleet.url,
+                                   "--workers", "1", "--config", self.fleet.config_path,
+                                   "--metrics-listen", address], capture_output=True,
+                                  text=True, timeout=30)
+        bad = start("localhost:9464")
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertIn("--metrics-listen localhost:9464: Invalid argument", bad.stderr)
+        busy = start(f"127.0.0.1:{self.port}")
+        self.assertEqual(busy.returncode, 1, busy.stderr)
+        self.assertIn(f"--metrics-listen 127.0.0.1:{self.port}:", busy.stderr)
+        self.scrape()  # the fleet's own endpoint is unharmed
+
     # -- ccx top ------------------------------------------------------------------------
 
     def test_top_once_fits_80_columns_and_uses_no_escape_codes(self):
