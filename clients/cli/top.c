@@ -160,7 +160,8 @@ static const char top_usage[] =
     "  --width N     cut lines at N columns (default: the terminal's, else $COLUMNS, else 80)\n"
     "  --redis URL   default: $CCX_REDIS_URL, else redis://127.0.0.1:6379\n"
     "\n"
-    "Exit status: 0 done (or interrupted), 2 usage error, 3 Redis failed.\n";
+    "The live view runs until interrupted (^C); a refresh that fails says so and the next\n"
+    "connects again. Exit status: 0 done (--once), 2 usage error, 3 Redis failed.\n";
 
 /* ---- Replies ---- */
 
@@ -352,7 +353,7 @@ static void top_print_queue(struct top *top, const redisReply *const *r)
              top_integer(r[TOP_R_DEAD]));
 }
 
-/* Sets *ret_old to the oldest sample of the window (the newest is the last). */
+/* The oldest sample within TOP_WINDOW_MS of the newest (the newest itself when alone). */
 static const struct top_sample *top_window_start(const struct top *top)
 {
     const struct top_sample *newest = &top->samples[top->sample_count - 1];
@@ -821,7 +822,7 @@ static void top_sleep(double seconds)
 /* Refreshes until interrupted. Each frame is made in memory first and then written with
  * one home-and-clear in front (plain ANSI), so the screen never shows half a frame. A
  * refresh that fails says so on screen and connects again at the next one: a dashboard
- * outlives a Redis restart. Returns 0, or -ENOMEM. */
+ * outlives a Redis restart. Returns only -ENOMEM; a signal ends it otherwise. */
 static int top_live(struct top *top, const char *url)
 {
     for (;;) {
