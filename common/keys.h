@@ -27,6 +27,8 @@
 #define KEY_TENANT_PREFIX "ccx:tenant:"   /* hash per tenant: queued queued_bytes running
                                            * pass tokens tokens_at, and its quotas */
 #define KEY_FAIR "ccx:fair"               /* zset: tenant with jobs ready -> stride pass */
+#define KEY_FAIR_VTIME "ccx:fair:vtime"  /* string: the pass of the last claim, the fleet's
+                                          * virtual time, where returning tenants start */
 #define KEY_WAKE "ccx:wake"               /* list: wake tokens for idle workers (BLPOP) */
 #define KEY_INTAKE_CONSUMER "intake"      /* the intake's consumer: intake:<host>:<pid> */
 

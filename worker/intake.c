@@ -51,8 +51,10 @@
  * bytes past queued_bytes): the result, rejected with a reason that names the budget, is
  * stored like any result (SET NX, RPUSH, TTL), the entry acknowledged and deleted. Else the
  * entry joins its tenant's ready list and counts, its lease hash is created (state queued),
- * the tenant's quotas are copied into its hash, the tenant joins ccx:fair (at the larger of
- * its saved pass and the lowest pass there, so idle time buys no burst), the entry is
+ * the tenant's quotas are copied into its hash, the tenant joins ccx:fair at the fleet's
+ * virtual time (the pass of the last claim, or the lowest pass there if higher): idle time
+ * buys no burst, and past use leaves at most one stride of debt, so that a tenant that once
+ * had the fleet to itself is not starved when it comes back. The entry is
  * acknowledged and a worker woken. Either way an event goes to ccx:events. Returns one
  * integer per entry: 1 admitted, 0 answered over_quota. */
 static const char intake_admit_script[] =
@@ -111,8 +113,12 @@ static const char intake_admit_script[] =
     "                   'deadline', ARGV[i + 11], 'started', ARGV[i + 14])\n"
     "        if not redis.call('ZSCORE', KEYS[2], tenant) then\n"
     "            local pass = tonumber(redis.call('HGET', th, 'pass')) or 0\n"
+    "            local vtime = tonumber(redis.call('GET', '" KEY_FAIR_VTIME "')) or 0\n"
     "            local low = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
-    "            if low[2] and tonumber(low[2]) > pass then pass = tonumber(low[2]) end\n"
+    "            if low[2] and tonumber(low[2]) > vtime then vtime = tonumber(low[2]) end\n"
+    "            local stride = 1000000 / math.max(1, tonumber(ARGV[i + 7]) or 1)\n"
+    "            if pass < vtime then pass = vtime end\n"
+    "            if pass > vtime + stride then pass = vtime + stride end\n"
     "            redis.call('ZADD', KEYS[2], string.format('%.17g', pass), tenant)\n"
     "        end\n"
     "        redis.pcall('XACK', KEYS[1], ARGV[1], entry)\n"

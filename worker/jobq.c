@@ -567,6 +567,8 @@ static const char jobq_fair_claim_script[] =
     "        if ok then\n"
     "            local entry = redis.call('LPOP', tq)\n"
     "            local weight = math.max(1, tonumber(q[7]) or 1)\n"
+    "            local vtime = tonumber(redis.call('GET', '" KEY_FAIR_VTIME "')) or 0\n"
+    "            if pass > vtime then redis.call('SET', '" KEY_FAIR_VTIME "', fmt(pass)) end\n"
     "            local next_pass = pass + 1000000 / weight\n"
     "            if redis.call('LLEN', tq) == 0 then\n"
     "                redis.call('ZREM', KEYS[1], tenant)\n"

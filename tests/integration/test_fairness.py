@@ -123,6 +123,34 @@ class FairnessTest(FleetTestCase):
                              f"{len(flood_between)} flood jobs started before the late one")
         self.fleet.r.delete("ccx:wake")
 
+    def test_a_tenant_that_had_the_fleet_alone_is_not_starved_later(self):
+        # Alone, a tenant runs ahead of everybody's pass; when it comes back among others
+        # it must start at the fleet's virtual time, not pay for the past.
+        r = self.fleet.r
+        alone = [self.job("solo") for _ in range(60)]
+        self.xadd_all(alone)
+        self.wait_all([job["id"] for job in alone])
+
+        start = r.xadd("ccx:events", {"event": msgpack.packb({"kind": "marker"})})
+        self.xadd_all([self.job("crowd") for _ in range(400)])
+        self.wait_admitted()
+        back = self.job("solo")
+        self.xadd_all([back])
+        result = self.fleet.wait(back["id"], timeout_s=60)
+        self.assertEqual(result["status"], "ok", result)
+        r.eval(DROP_QUEUED, 3, "ccx:tq:crowd", "ccx:jobs", "ccx:tenant:crowd")
+
+        evs = events(r, start)
+        queued_at = [i for i, (_, e) in enumerate(evs)
+                     if e["kind"] == "job_queued" and e["job_id"] == back["id"]][0]
+        started_at = [i for i, (_, e) in enumerate(evs)
+                      if e["kind"] == "job_started" and e["job_id"] == back["id"]][0]
+        crowd_between = [e for _, e in evs[queued_at:started_at]
+                         if e["kind"] == "job_started" and e["tenant"] == "crowd"]
+        self.assertLessEqual(len(crowd_between), self.workers + 1,
+                             f"{len(crowd_between)} crowd jobs started before the solo one")
+        self.fleet.r.delete("ccx:wake")
+
     def test_weights_split_the_workers(self):
         r = self.fleet.r
         start = r.xadd("ccx:events", {"event": msgpack.packb({"kind": "marker"})})
