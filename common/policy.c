@@ -612,10 +612,14 @@ static int read_version(struct jr_file *parser, json_t *root, struct policy *pol
     if (r < 0)
         return r;
 
+    /* It goes into every result and log line as it is: plain characters only. */
     len = strlen(policy->version);
     for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)policy->version[i] < 0x21 || policy->version[i] == 0x7f)
-            return jr_fail(parser, "version", "must be printable, without spaces");
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:+-",
+                    policy->version[i]))
+            return jr_fail(parser, "version",
+                           "must be made of A-Z a-z 0-9 . _ : + - (it is \"%s\")",
+                           policy->version);
     }
     if (len > POLICY_VERSION_MAX)
         return jr_fail(parser, "version", "must be at most %d characters", POLICY_VERSION_MAX);
