@@ -253,6 +253,74 @@ static bool risk_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* ==== Lexing pieces shared by python, node and c ==== */
+
+/* A number from i (digits and what may be glued to them: 0x1f, 1.5e3, 10n); returns the
+ * index past it. */
+static size_t risk_lex_number(struct risk_scan *s, const char *src, size_t n, size_t i,
+                              uint32_t line)
+{
+    size_t j = i;
+
+    while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
+        j++;
+    risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
+    return j;
+}
+
+/* A name from i; dollar: '$' is a name character too (node). Returns the index past it. */
+static size_t risk_lex_ident(struct risk_scan *s, const char *src, size_t n, size_t i,
+                             uint32_t line, bool dollar)
+{
+    size_t j = i;
+
+    while (j < n && (risk_ident_char((unsigned char)src[j]) || (dollar && src[j] == '$')))
+        j++;
+    risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
+    return j;
+}
+
+/* A literal from its quote at i to the same quote on that line, escapes skipped, pushed as
+ * kind at the line it ends on. Returns the index past the closing quote. */
+static size_t risk_lex_quoted(struct risk_scan *s, const char *src, size_t n, size_t i,
+                              uint32_t *line, int kind)
+{
+    char quote = src[i];
+    size_t j = i + 1;
+
+    while (j < n && src[j] != quote && src[j] != '\n') {
+        if (src[j] == '\\' && j + 1 < n) {
+            *line += src[j + 1] == '\n';
+            j++;
+        }
+        j++;
+    }
+    risk_push(s, kind, src + i + 1, (j < n ? j : n) - i - 1, *line, 0, 0);
+    return j < n && src[j] == quote ? j + 1 : j;
+}
+
+/* A // or slash-star comment (node and c) starts at i. */
+static bool risk_comment_at(const char *src, size_t n, size_t i)
+{
+    return src[i] == '/' && i + 1 < n && (src[i + 1] == '/' || src[i + 1] == '*');
+}
+
+/* Skips the comment at i (risk_comment_at), counting its lines; returns the index past it. */
+static size_t risk_comment_skip(const char *src, size_t n, size_t i, uint32_t *line)
+{
+    if (src[i + 1] == '/') {
+        while (i < n && src[i] != '\n')
+            i++;
+        return i;
+    }
+    i += 2;
+    while (i < n && !(src[i] == '*' && i + 1 < n && src[i + 1] == '/')) {
+        *line += src[i] == '\n';
+        i++;
+    }
+    return i + 2 < n ? i + 2 : n;
+}
+
 /* ==== Checks on literal text, shared by every language ==== */
 
 static const char *const risk_mining_critical[] = {
@@ -995,12 +1063,7 @@ static void risk_py_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
             risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
             i = j;
         } else if (c >= '0' && c <= '9') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
-                j++;
-            risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_number(s, src, n, i, line);
         } else if (c == '\'' || c == '"') {
             i = risk_py_string(s, src, n, i, &line, false);
         } else {
@@ -1464,16 +1527,8 @@ static void risk_js_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
             i++;
         } else if (risk_space(c)) {
             i++;
-        } else if (c == '/' && i + 1 < n && src[i + 1] == '/') {
-            while (i < n && src[i] != '\n')
-                i++;
-        } else if (c == '/' && i + 1 < n && src[i + 1] == '*') {
-            i += 2;
-            while (i < n && !(src[i] == '*' && i + 1 < n && src[i + 1] == '/')) {
-                line += src[i] == '\n';
-                i++;
-            }
-            i = i + 2 < n ? i + 2 : n;
+        } else if (risk_comment_at(src, n, i)) {
+            i = risk_comment_skip(src, n, i, &line);
         } else if (c == '/' && risk_js_regex_allowed(s, first_tok)) {
             bool cls = false;
 
@@ -1492,31 +1547,11 @@ static void risk_js_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
                 i++;
             risk_push(s, TK_NUM, src + i, 0, line, 0, 0);
         } else if (risk_ident_start(c) || c == '$') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '$'))
-                j++;
-            risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_ident(s, src, n, i, line, true);
         } else if (c >= '0' && c <= '9') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
-                j++;
-            risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_number(s, src, n, i, line);
         } else if (c == '\'' || c == '"') {
-            size_t j = i + 1;
-
-            while (j < n && src[j] != c && src[j] != '\n') {
-                if (src[j] == '\\' && j + 1 < n) {
-                    line += src[j + 1] == '\n';
-                    j++;
-                }
-                j++;
-            }
-            risk_push(s, TK_STR, src + i + 1, (j < n ? j : n) - i - 1, line, 0, 0);
-            i = j < n && src[j] == c ? j + 1 : j;
+            i = risk_lex_quoted(s, src, n, i, &line, TK_STR);
         } else if (c == '`') {
             i = risk_js_template(s, src, n, i, &line);
         } else {
@@ -1681,18 +1716,8 @@ static void risk_c_lex(struct risk_scan *s, const char *src, size_t n, uint32_t 
             i++;
             continue;
         }
-        if (c == '/' && i + 1 < n && src[i + 1] == '/') {
-            while (i < n && src[i] != '\n')
-                i++;
-            continue;
-        }
-        if (c == '/' && i + 1 < n && src[i + 1] == '*') {
-            i += 2;
-            while (i < n && !(src[i] == '*' && i + 1 < n && src[i + 1] == '/')) {
-                line += src[i] == '\n';
-                i++;
-            }
-            i = i + 2 < n ? i + 2 : n;
+        if (risk_comment_at(src, n, i)) {
+            i = risk_comment_skip(src, n, i, &line);
             continue;
         }
         if (c == '#' && bol) {
@@ -1725,32 +1750,12 @@ static void risk_c_lex(struct risk_scan *s, const char *src, size_t n, uint32_t 
         }
         bol = false;
         if (risk_ident_start(c)) {
-            size_t j = i;
-
-            while (j < n && risk_ident_char((unsigned char)src[j]))
-                j++;
-            risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_ident(s, src, n, i, line, false);
         } else if (c >= '0' && c <= '9') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
-                j++;
-            risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_number(s, src, n, i, line);
         } else if (c == '"' || c == '\'') {
-            size_t j = i + 1;
-
-            while (j < n && src[j] != c && src[j] != '\n') {
-                if (src[j] == '\\' && j + 1 < n) {
-                    line += src[j + 1] == '\n';
-                    j++;
-                }
-                j++;
-            }
-            risk_push(s, c == '"' ? TK_STR : TK_NUM, src + i + 1, (j < n ? j : n) - i - 1,
-                      line, 0, 0);
-            i = j < n && src[j] == c ? j + 1 : j;
+            /* a character constant is a number */
+            i = risk_lex_quoted(s, src, n, i, &line, c == '"' ? TK_STR : TK_NUM);
         } else {
             risk_push(s, TK_PUNCT, src + i, 1, line, 0, 0);
             i++;
