@@ -498,34 +498,37 @@ static void risk_mining_loop(struct risk_scan *s)
 
 /* ==== Folding constant strings: 'child_' + 'process', `os`, 'o' 's' ==== */
 
+/* The byte that the two characters at p spell in hex, as strtol reads them. */
+static bool risk_hex_byte(const char *p, char *ret)
+{
+    char hex[3] = {p[0], p[1], 0};
+    char *end;
+    long v = strtol(hex, &end, 16);
+
+    if (end != hex + 2)
+        return false;
+    *ret = (char)v;
+    return true;
+}
+
 static size_t risk_unescape(const char *p, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < len && n + 1 < cap; i++) {
         unsigned char c = (unsigned char)p[i];
+        char byte;
 
-        if (c == '\\' && i + 3 < len && p[i + 1] == 'x') {
-            char hex[3] = {p[i + 2], p[i + 3], 0};
-            char *end;
-            long v = strtol(hex, &end, 16);
-
-            if (end == hex + 2) {
-                out[n++] = (char)v;
-                i += 3;
-                continue;
-            }
+        if (c == '\\' && i + 3 < len && p[i + 1] == 'x' && risk_hex_byte(p + i + 2, &byte)) {
+            out[n++] = byte;
+            i += 3;
+            continue;
         }
-        if (c == '\\' && i + 5 < len && p[i + 1] == 'u' && p[i + 2] == '0' && p[i + 3] == '0') {
-            char hex[3] = {p[i + 4], p[i + 5], 0};
-            char *end;
-            long v = strtol(hex, &end, 16);
-
-            if (end == hex + 2) {
-                out[n++] = (char)v;
-                i += 5;
-                continue;
-            }
+        if (c == '\\' && i + 5 < len && p[i + 1] == 'u' && p[i + 2] == '0' && p[i + 3] == '0' &&
+            risk_hex_byte(p + i + 4, &byte)) {
+            out[n++] = byte;
+            i += 5;
+            continue;
         }
         if (c == '\\' && i + 1 < len) {
             out[n++] = p[++i];
@@ -571,6 +574,18 @@ static int risk_fold(const struct risk_scan *s, size_t from, size_t to, char *ou
 
 /* ==== Token ranges ==== */
 
+/* +1 for a token that opens a bracket, -1 for one that closes it, 0 for any other. */
+static int risk_bracket(const struct risk_tok *t)
+{
+    if (t->kind != TK_PUNCT || t->len != 1)
+        return 0;
+    if (*t->p == '(' || *t->p == '[' || *t->p == '{')
+        return 1;
+    if (*t->p == ')' || *t->p == ']' || *t->p == '}')
+        return -1;
+    return 0;
+}
+
 /* The token after the one that closes the bracket at open (or end). Looks no further than
  * RISK_SPAN tokens, so that unclosed brackets cost linear time, not quadratic. */
 static size_t risk_close(const struct risk_scan *s, size_t open, size_t end)
@@ -581,15 +596,11 @@ static size_t risk_close(const struct risk_scan *s, size_t open, size_t end)
         end = open + RISK_SPAN;
 
     for (size_t i = open; i < end; i++) {
-        const struct risk_tok *t = &s->toks[i];
+        int step = risk_bracket(&s->toks[i]);
 
-        if (t->kind != TK_PUNCT || t->len != 1)
-            continue;
-        if (*t->p == '(' || *t->p == '[' || *t->p == '{')
-            depth++;
-        else if (*t->p == ')' || *t->p == ']' || *t->p == '}')
-            if (--depth == 0)
-                return i + 1;
+        depth += step;
+        if (step < 0 && depth == 0)
+            return i + 1;
     }
     return end;
 }
@@ -603,13 +614,8 @@ static size_t risk_arg_end(const struct risk_scan *s, size_t from, size_t close)
     for (size_t i = from; i < last; i++) {
         const struct risk_tok *t = &s->toks[i];
 
-        if (t->kind != TK_PUNCT || t->len != 1)
-            continue;
-        if (*t->p == '(' || *t->p == '[' || *t->p == '{')
-            depth++;
-        else if (*t->p == ')' || *t->p == ']' || *t->p == '}')
-            depth--;
-        else if (*t->p == ',' && depth == 0)
+        depth += risk_bracket(t);
+        if (depth == 0 && risk_punct(t, ","))
             return i;
     }
     return last;
@@ -631,32 +637,35 @@ static struct risk_name *risk_find(struct risk_name *names, size_t n, const char
     return NULL;
 }
 
+/* name's entry in names (count of RISK_NAMES), added when new; NULL when names is full. */
+static struct risk_name *risk_name_entry(struct risk_name *names, size_t *count,
+                                         const struct risk_tok *name)
+{
+    struct risk_name *a = risk_find(names, *count, name->p, name->len);
+
+    if (a)
+        return a;
+    if (*count == RISK_NAMES)
+        return NULL;
+    a = &names[(*count)++];
+    a->name = name->p;
+    a->len = name->len;
+    return a;
+}
+
 static void risk_alias(struct risk_scan *s, const struct risk_tok *name, const char *target)
 {
-    struct risk_name *a = risk_find(s->aliases, s->naliases, name->p, name->len);
+    struct risk_name *a = risk_name_entry(s->aliases, &s->naliases, name);
 
-    if (!a) {
-        if (s->naliases == RISK_NAMES)
-            return;
-        a = &s->aliases[s->naliases++];
-        a->name = name->p;
-        a->len = name->len;
-    }
-    snprintf(a->target, sizeof(a->target), "%s", target);
+    if (a)
+        snprintf(a->target, sizeof(a->target), "%s", target);
 }
 
 static void risk_taint(struct risk_scan *s, const struct risk_tok *name, int taint)
 {
-    struct risk_name *a = risk_find(s->taints, s->ntaints, name->p, name->len);
+    struct risk_name *a = risk_name_entry(s->taints, &s->ntaints, name);
 
-    if (!a) {
-        if (s->ntaints == RISK_NAMES)
-            return;
-        a = &s->taints[s->ntaints++];
-        a->name = name->p;
-        a->len = name->len;
-    }
-    if (taint > a->taint)
+    if (a && taint > a->taint)
         a->taint = (uint8_t)taint;
 }
 
