@@ -963,6 +963,36 @@ static void risk_root_walk(struct risk_scan *s, size_t i)
         risk_add(s, "fs_probe", t->line, RISK_MEDIUM);
 }
 
+/* The checks every language's rule pass makes on the literal at i, and (subscripts: python
+ * and node) on a subscript of a name or of a call's or subscript's result. Returns true when
+ * token i was one of them: the pass has nothing more to check on it. */
+static bool risk_literal_rules(struct risk_scan *s, size_t i, bool subscripts)
+{
+    const struct risk_tok *t = &s->toks[i];
+    const struct risk_tok *prev = i ? &s->toks[i - 1] : NULL;
+
+    if (t->kind == TK_STR) {
+        risk_text(s, t->p, t->len, t->line);
+        risk_root_walk(s, i);
+        return true;
+    }
+    if (subscripts && risk_punct(t, "[") && prev &&
+        (prev->kind == TK_IDENT || risk_punct(prev, ")") || risk_punct(prev, "]"))) {
+        risk_subscript(s, i);
+        return true;
+    }
+    return false;
+}
+
+/* fork() called: in a loop it spawns without end. */
+static void risk_fork_call(struct risk_scan *s, uint32_t line, bool in_loop)
+{
+    if (in_loop)
+        risk_add(s, "fork_bomb", line, RISK_CRITICAL);
+    else
+        risk_add(s, "process_spawn", line, RISK_MEDIUM);
+}
+
 static void risk_raw_ident(struct risk_scan *s, const struct risk_tok *t)
 {
     static const char *const raw[] = {"SOCK_RAW", "AF_PACKET", "IPPROTO_RAW", "ETH_P_ALL",
@@ -1195,10 +1225,7 @@ static bool risk_py_member(struct risk_scan *s, const char *qual, size_t at)
     uint32_t line = s->toks[at].line;
 
     if (!strcmp(qual, "os.fork") || !strcmp(qual, "pty.fork")) {
-        if (risk_py_in_loop(s, at))
-            risk_add(s, "fork_bomb", line, RISK_CRITICAL);
-        else
-            risk_add(s, "process_spawn", line, RISK_MEDIUM);
+        risk_fork_call(s, line, risk_py_in_loop(s, at));
         return true;
     }
     for (const struct risk_member *m = risk_py_members; m->name; m++) {
@@ -1387,17 +1414,7 @@ static void risk_py_rules(struct risk_scan *s)
         char qual[RISK_QUAL];
         size_t next;
 
-        if (t->kind == TK_STR) {
-            risk_text(s, t->p, t->len, t->line);
-            risk_root_walk(s, i);
-            continue;
-        }
-        if (risk_punct(t, "[") && prev && (prev->kind == TK_IDENT || risk_punct(prev, ")") ||
-                                           risk_punct(prev, "]"))) {
-            risk_subscript(s, i);
-            continue;
-        }
-        if (t->kind != TK_IDENT)
+        if (risk_literal_rules(s, i, true) || t->kind != TK_IDENT)
             continue;
         risk_ident_common(s, t);
         risk_raw_ident(s, t);
@@ -1601,17 +1618,7 @@ static void risk_js_rules(struct risk_scan *s)
         bool member = prev && risk_punct(prev, ".");
 
         risk_loops_step(&loops, t);
-        if (t->kind == TK_STR) {
-            risk_text(s, t->p, t->len, t->line);
-            risk_root_walk(s, i);
-            continue;
-        }
-        if (risk_punct(t, "[") && prev &&
-            (prev->kind == TK_IDENT || risk_punct(prev, ")") || risk_punct(prev, "]"))) {
-            risk_subscript(s, i);
-            continue;
-        }
-        if (t->kind != TK_IDENT)
+        if (risk_literal_rules(s, i, true) || t->kind != TK_IDENT)
             continue;
         risk_ident_common(s, t);
 
@@ -1841,11 +1848,8 @@ static void risk_c_rules(struct risk_scan *s)
             }
             continue;
         }
-        if (t->kind == TK_STR) {
-            risk_text(s, t->p, t->len, t->line);
-            risk_root_walk(s, i);
+        if (risk_literal_rules(s, i, false))
             continue;
-        }
         /* (void (*)()) buf: data called as code */
         if (risk_punct(t, "(") && i + 4 < s->ntoks && risk_eq(&s->toks[i + 1], "void") &&
             risk_punct(&s->toks[i + 2], "(") && risk_punct(&s->toks[i + 3], "*") &&
@@ -1864,10 +1868,7 @@ static void risk_c_rules(struct risk_scan *s)
         if (risk_eq(t, "clone") && !risk_c_clone_flags(s, i + 1))
             continue;
         if (risk_eq(t, "fork")) {
-            if (risk_loops_inside(&loops))
-                risk_add(s, "fork_bomb", t->line, RISK_CRITICAL);
-            else
-                risk_add(s, "process_spawn", t->line, RISK_MEDIUM);
+            risk_fork_call(s, t->line, risk_loops_inside(&loops));
             continue;
         }
         for (const struct risk_member *m = risk_c_calls; m->name; m++)
