@@ -2206,6 +2206,16 @@ static bool risk_sh_separator(const struct risk_tok *t)
            (t->flags & TF_CMD) || risk_eq(t, ")") || risk_eq(t, "`");
 }
 
+/* c fetches (net) or decodes (decode) the text it passes on. */
+static void risk_sh_source(const struct risk_scan *s, const struct risk_cmd *c, bool *net,
+                           bool *decode)
+{
+    if (risk_in(c->name, strlen(c->name), risk_sh_net))
+        *net = true;
+    if (risk_sh_decoder(s, c))
+        *decode = true;
+}
+
 /* Commands nested in c's arguments (or its name's substitution): one of them fetches or
  * decodes. */
 static void risk_sh_nested(const struct risk_scan *s, const struct risk_cmd *cmds, size_t ncmds,
@@ -2217,10 +2227,7 @@ static void risk_sh_nested(const struct risk_scan *s, const struct risk_cmd *cmd
     for (size_t k = ci + 1; k < ncmds && k <= ci + 64 && cmds[k].nest > c->nest; k++) {
         if (!c->dynamic && cmds[k].at >= c->end)
             break;
-        if (risk_in(cmds[k].name, strlen(cmds[k].name), risk_sh_net))
-            *net = true;
-        if (risk_sh_decoder(s, &cmds[k]))
-            *decode = true;
+        risk_sh_source(s, &cmds[k], net, decode);
     }
 }
 
@@ -2284,12 +2291,8 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
     /* curl ... | sh; echo ... | base64 -d | bash */
     if (c->piped && risk_in(c->name, len, risk_sh_shells)) {
         for (size_t k = ci; k-- > 0 && k + 64 > ci && cmds[k + 1].piped;) {
-            if (cmds[k].nest != c->nest)
-                continue;
-            if (risk_in(cmds[k].name, strlen(cmds[k].name), risk_sh_net))
-                net = true;
-            if (risk_sh_decoder(s, &cmds[k]))
-                decode = true;
+            if (cmds[k].nest == c->nest)
+                risk_sh_source(s, &cmds[k], &net, &decode);
         }
     }
     /* bash <(curl ...), sh -c "$(wget ...)", eval "$(echo ... | base64 -d)", $(...) as a name */
