@@ -27,44 +27,25 @@
 #include "worker/runner.h"
 #include "worker/sandbox.h"
 
+#include "sandbox_fixture.h"
+
 static struct ccx_config *config;
 static struct sandbox *sandbox;
 
 static void setup(void)
 {
-    char err[512];
-    int ret;
-
-    if (geteuid() != 0)
-        cr_skip_test("the sandbox needs root, as ccx-worker does");
-    ret = config_load(CCX_SOURCE_DIR "/deploy/ccx.json", &config, err, sizeof(err));
-    cr_assert_eq(ret, 0, "config: %s", err);
+    config = fixture_config();
     if (getenv("CCX_TEST_PREFIX")) {
         free(config->sandbox.cgroup_parent);
         cr_assert_geq(asprintf(&config->sandbox.cgroup_parent, "ccx-%s",
                                getenv("CCX_TEST_PREFIX")), 0);
     }
-
-    /* A slot of its own per test process, so that parallel tests never share a uid. */
-    ret = sandbox_new(config, (int)(getpid() % 1000), &sandbox);
-    cr_assert_eq(ret, 0, "sandbox_new: %s", strerror(-ret));
+    sandbox = fixture_sandbox(config);
 }
 
-/* Leaves no ccx cgroup behind: the parent goes when no other test still uses it. */
 static void teardown(void)
 {
-    static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", NULL};
-    char path[512];
-
-    sandbox_free(sandbox);
-    for (const char *const *c = controllers; config && *c; c++) {
-        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", *c, config->sandbox.cgroup_parent);
-        rmdir(path);
-    }
-    snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", config ? config->sandbox.cgroup_parent : "");
-    if (config)
-        rmdir(path);
-    config_free(config);
+    fixture_teardown(config, sandbox);
 }
 
 struct job_spec {
