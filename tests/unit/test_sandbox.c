@@ -27,6 +27,7 @@
 #include "worker/runner.h"
 #include "worker/sandbox.h"
 
+#include "policy_fixture.h"
 #include "sandbox_fixture.h"
 
 static struct ccx_config *config;
@@ -853,22 +854,8 @@ Test(sandbox, nothing_outlives_its_job)
 /* A policy whose defaults refuse children, read by the real loader. */
 static struct policy *load_no_children_policy(void)
 {
-    char dir[] = "/tmp/ccx-test-sandbox-policy-XXXXXX";
-    struct policy *policy = NULL;
-    char path[64], err[1024] = "";
-    FILE *file;
-
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/policy.json", dir);
-    file = fopen(path, "w");
-    cr_assert_not_null(file);
-    fputs("{\"version\": \"sandbox-1\", \"defaults\": {\"processes\": {\"children\": false}}}",
-          file);
-    fclose(file);
-    cr_assert_eq(policy_load(path, config, &policy, err, sizeof(err)), 0, "%s", err);
-    unlink(path);
-    rmdir(dir);
-    return policy;
+    return fixture_policy(config, "{\"version\": \"sandbox-1\", "
+                                  "\"defaults\": {\"processes\": {\"children\": false}}}");
 }
 
 static void run_spec_under(const struct job_spec *spec, const struct filter *filter,
