@@ -5,6 +5,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,54 @@ static int read_u32(struct jr_file *parser, json_t *section, const char *field,
     return 0;
 }
 
+enum policy_kind { POLICY_BOOL, POLICY_U32, POLICY_U64 };
+
+/* One field of a section's struct, read over the value already there (the lower layer's). */
+struct policy_field {
+    const char *key;
+    enum policy_kind kind;
+    uint64_t min, max;  /* numbers only */
+    size_t offset;      /* in the section's struct */
+};
+
+#define POLICY_FIELD_COUNT(fields) (sizeof(fields) / sizeof((fields)[0]))
+
+/* The keys of fields into keys (room for count), for jr_check_keys. Returns count. */
+static size_t policy_field_keys(const struct policy_field *fields, size_t count,
+                                const char **keys)
+{
+    for (size_t i = 0; i < count; i++)
+        keys[i] = fields[i].key;
+    return count;
+}
+
+/* Reads each of fields present in obj (at field) into the struct at base; stops at the first
+ * that fails. Returns 0 or -EINVAL (the parser has the message). */
+static int policy_fields_read(struct jr_file *parser, json_t *obj, const char *field,
+                              const struct policy_field *fields, size_t count, void *base)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct policy_field *f = &fields[i];
+        char *at = (char *)base + f->offset;
+        int r = 0;
+
+        switch (f->kind) {
+        case POLICY_BOOL:
+            r = jr_bool(parser, obj, field, f->key, *(bool *)at, (bool *)at);
+            break;
+        case POLICY_U32:
+            r = read_u32(parser, obj, field, f->key, f->min, f->max, (uint32_t *)at);
+            break;
+        case POLICY_U64:
+            r = read_u64(parser, obj, field, f->key, f->min, f->max, (uint64_t *)at);
+            break;
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int read_filesystem(struct jr_file *parser, json_t *tenant_json, const char *prefix,
                            struct tenant_policy *tenant)
 {
@@ -256,26 +305,25 @@ static int read_limits(struct jr_file *parser, json_t *limits_json, const char *
 static int read_cgroup(struct jr_file *parser, json_t *cgroup_json, const char *field,
                        struct tenant_policy *tenant)
 {
+    static const struct policy_field fields[] = {
+        { "memory_mb", POLICY_U64, 0, 1024 * 1024 * 1024,
+          offsetof(struct policy_cgroup, memory_mb) },
+        { "pids", POLICY_U64, 0, 4194304, offsetof(struct policy_cgroup, pids) },
+        { "cpu_weight", POLICY_U32, 1, 10000, offsetof(struct policy_cgroup, cpu_weight) },
+    };
+    const char *keys[POLICY_FIELD_COUNT(fields)];
     int r;
 
     if (!json_is_object(cgroup_json))
         return jr_fail(parser, field, "must be an object");
 
-    r = jr_check_keys(parser, cgroup_json, field, KEYS("memory_mb", "pids", "cpu_weight"));
+    r = jr_check_keys(parser, cgroup_json, field, keys,
+                      policy_field_keys(fields, POLICY_FIELD_COUNT(fields), keys));
     if (r < 0)
         return r;
 
-    r = read_u64(parser, cgroup_json, field, "memory_mb", 0, 1024 * 1024 * 1024,
-                 &tenant->cgroup.memory_mb);
-    if (r < 0)
-        return r;
-
-    r = read_u64(parser, cgroup_json, field, "pids", 0, 4194304, &tenant->cgroup.pids);
-    if (r < 0)
-        return r;
-
-    return read_u32(parser, cgroup_json, field, "cpu_weight", 1, 10000,
-                    &tenant->cgroup.cpu_weight);
+    return policy_fields_read(parser, cgroup_json, field, fields, POLICY_FIELD_COUNT(fields),
+                              &tenant->cgroup);
 }
 
 static int read_resources(struct jr_file *parser, json_t *tenant_json, const char *prefix,
@@ -451,35 +499,30 @@ static int read_code(struct jr_file *parser, json_t *tenant_json, const char *pr
 static int read_breaker(struct jr_file *parser, json_t *tenant_json, const char *prefix,
                         struct tenant_policy *tenant)
 {
+    static const struct policy_field fields[] = {
+        { "enabled", POLICY_BOOL, 0, 0, offsetof(struct policy_breaker, enabled) },
+        { "window_calls", POLICY_U32, 1, 1000, offsetof(struct policy_breaker, window_calls) },
+        { "window_ms", POLICY_U64, 1000, 86400000, offsetof(struct policy_breaker, window_ms) },
+        { "min_calls", POLICY_U32, 1, 1000, offsetof(struct policy_breaker, min_calls) },
+        { "failure_pct", POLICY_U32, 1, 100, offsetof(struct policy_breaker, failure_pct) },
+        { "cooldown_ms", POLICY_U64, 100, 86400000, offsetof(struct policy_breaker, cooldown_ms) },
+        { "probes", POLICY_U32, 1, 100, offsetof(struct policy_breaker, probes) },
+        { "min_hosts", POLICY_U32, 1, 100, offsetof(struct policy_breaker, min_hosts) },
+        { "count_limits", POLICY_BOOL, 0, 0, offsetof(struct policy_breaker, count_limits) },
+    };
     struct policy_breaker *b = &tenant->breaker;
+    const char *keys[POLICY_FIELD_COUNT(fields)];
     char field[JR_FIELD_MAX];
     json_t *section;
     int r;
 
-    r = section_open(parser, tenant_json, prefix, "breaker",
-                     KEYS("enabled", "window_calls", "window_ms", "min_calls", "failure_pct",
-                          "cooldown_ms", "probes", "min_hosts", "count_limits"),
-                     &section, field);
+    r = section_open(parser, tenant_json, prefix, "breaker", keys,
+                     policy_field_keys(fields, POLICY_FIELD_COUNT(fields), keys), &section,
+                     field);
     if (r < 0 || !section)
         return r;
 
-    r = jr_bool(parser, section, field, "enabled", b->enabled, &b->enabled);
-    if (r == 0)
-        r = read_u32(parser, section, field, "window_calls", 1, 1000, &b->window_calls);
-    if (r == 0)
-        r = read_u64(parser, section, field, "window_ms", 1000, 86400000, &b->window_ms);
-    if (r == 0)
-        r = read_u32(parser, section, field, "min_calls", 1, 1000, &b->min_calls);
-    if (r == 0)
-        r = read_u32(parser, section, field, "failure_pct", 1, 100, &b->failure_pct);
-    if (r == 0)
-        r = read_u64(parser, section, field, "cooldown_ms", 100, 86400000, &b->cooldown_ms);
-    if (r == 0)
-        r = read_u32(parser, section, field, "probes", 1, 100, &b->probes);
-    if (r == 0)
-        r = read_u32(parser, section, field, "min_hosts", 1, 100, &b->min_hosts);
-    if (r == 0)
-        r = jr_bool(parser, section, field, "count_limits", b->count_limits, &b->count_limits);
+    r = policy_fields_read(parser, section, field, fields, POLICY_FIELD_COUNT(fields), b);
     if (r < 0)
         return r;
 
@@ -496,30 +539,27 @@ static int read_breaker(struct jr_file *parser, json_t *tenant_json, const char 
 static int read_quotas(struct jr_file *parser, json_t *tenant_json, const char *prefix,
                        struct tenant_policy *tenant)
 {
-    struct policy_quotas *q = &tenant->quotas;
+    static const struct policy_field fields[] = {
+        { "concurrency", POLICY_U32, 0, 1000000, offsetof(struct policy_quotas, concurrency) },
+        { "rate_per_s", POLICY_U32, 0, 1000000, offsetof(struct policy_quotas, rate_per_s) },
+        { "burst", POLICY_U32, 0, 1000000, offsetof(struct policy_quotas, burst) },
+        { "queued_jobs", POLICY_U64, 0, UINT32_MAX, offsetof(struct policy_quotas, queued_jobs) },
+        { "queued_bytes", POLICY_U64, 0, INT64_MAX, offsetof(struct policy_quotas, queued_bytes) },
+        { "weight", POLICY_U32, 1, 1000, offsetof(struct policy_quotas, weight) },
+    };
+    const char *keys[POLICY_FIELD_COUNT(fields)];
     char field[JR_FIELD_MAX];
     json_t *section;
     int r;
 
-    r = section_open(parser, tenant_json, prefix, "quotas",
-                     KEYS("concurrency", "rate_per_s", "burst", "queued_jobs", "queued_bytes",
-                          "weight"),
-                     &section, field);
+    r = section_open(parser, tenant_json, prefix, "quotas", keys,
+                     policy_field_keys(fields, POLICY_FIELD_COUNT(fields), keys), &section,
+                     field);
     if (r < 0 || !section)
         return r;
 
-    r = read_u32(parser, section, field, "concurrency", 0, 1000000, &q->concurrency);
-    if (r == 0)
-        r = read_u32(parser, section, field, "rate_per_s", 0, 1000000, &q->rate_per_s);
-    if (r == 0)
-        r = read_u32(parser, section, field, "burst", 0, 1000000, &q->burst);
-    if (r == 0)
-        r = read_u64(parser, section, field, "queued_jobs", 0, UINT32_MAX, &q->queued_jobs);
-    if (r == 0)
-        r = read_u64(parser, section, field, "queued_bytes", 0, INT64_MAX, &q->queued_bytes);
-    if (r == 0)
-        r = read_u32(parser, section, field, "weight", 1, 1000, &q->weight);
-    return r;
+    return policy_fields_read(parser, section, field, fields, POLICY_FIELD_COUNT(fields),
+                              &tenant->quotas);
 }
 
 /* Applies the sections of tenant_json (an object) at prefix over *tenant. */
@@ -612,10 +652,14 @@ static int read_version(struct jr_file *parser, json_t *root, struct policy *pol
     if (r < 0)
         return r;
 
+    /* It goes into every result and log line as it is: plain characters only. */
     len = strlen(policy->version);
     for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)policy->version[i] < 0x21 || policy->version[i] == 0x7f)
-            return jr_fail(parser, "version", "must be printable, without spaces");
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:+-",
+                    policy->version[i]))
+            return jr_fail(parser, "version",
+                           "must be made of A-Z a-z 0-9 . _ : + - (it is \"%s\")",
+                           policy->version);
     }
     if (len > POLICY_VERSION_MAX)
         return jr_fail(parser, "version", "must be at most %d characters", POLICY_VERSION_MAX);

@@ -253,6 +253,74 @@ static bool risk_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* ==== Lexing pieces shared by python, node and c ==== */
+
+/* A number from i (digits and what may be glued to them: 0x1f, 1.5e3, 10n); returns the
+ * index past it. */
+static size_t risk_lex_number(struct risk_scan *s, const char *src, size_t n, size_t i,
+                              uint32_t line)
+{
+    size_t j = i;
+
+    while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
+        j++;
+    risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
+    return j;
+}
+
+/* A name from i; dollar: '$' is a name character too (node). Returns the index past it. */
+static size_t risk_lex_ident(struct risk_scan *s, const char *src, size_t n, size_t i,
+                             uint32_t line, bool dollar)
+{
+    size_t j = i;
+
+    while (j < n && (risk_ident_char((unsigned char)src[j]) || (dollar && src[j] == '$')))
+        j++;
+    risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
+    return j;
+}
+
+/* A literal from its quote at i to the same quote on that line, escapes skipped, pushed as
+ * kind at the line it ends on. Returns the index past the closing quote. */
+static size_t risk_lex_quoted(struct risk_scan *s, const char *src, size_t n, size_t i,
+                              uint32_t *line, int kind)
+{
+    char quote = src[i];
+    size_t j = i + 1;
+
+    while (j < n && src[j] != quote && src[j] != '\n') {
+        if (src[j] == '\\' && j + 1 < n) {
+            *line += src[j + 1] == '\n';
+            j++;
+        }
+        j++;
+    }
+    risk_push(s, kind, src + i + 1, (j < n ? j : n) - i - 1, *line, 0, 0);
+    return j < n && src[j] == quote ? j + 1 : j;
+}
+
+/* A // or slash-star comment (node and c) starts at i. */
+static bool risk_comment_at(const char *src, size_t n, size_t i)
+{
+    return src[i] == '/' && i + 1 < n && (src[i + 1] == '/' || src[i + 1] == '*');
+}
+
+/* Skips the comment at i (risk_comment_at), counting its lines; returns the index past it. */
+static size_t risk_comment_skip(const char *src, size_t n, size_t i, uint32_t *line)
+{
+    if (src[i + 1] == '/') {
+        while (i < n && src[i] != '\n')
+            i++;
+        return i;
+    }
+    i += 2;
+    while (i < n && !(src[i] == '*' && i + 1 < n && src[i + 1] == '/')) {
+        *line += src[i] == '\n';
+        i++;
+    }
+    return i + 2 < n ? i + 2 : n;
+}
+
 /* ==== Checks on literal text, shared by every language ==== */
 
 static const char *const risk_mining_critical[] = {
@@ -430,34 +498,37 @@ static void risk_mining_loop(struct risk_scan *s)
 
 /* ==== Folding constant strings: 'child_' + 'process', `os`, 'o' 's' ==== */
 
+/* The byte that the two characters at p spell in hex, as strtol reads them. */
+static bool risk_hex_byte(const char *p, char *ret)
+{
+    char hex[3] = {p[0], p[1], 0};
+    char *end;
+    long v = strtol(hex, &end, 16);
+
+    if (end != hex + 2)
+        return false;
+    *ret = (char)v;
+    return true;
+}
+
 static size_t risk_unescape(const char *p, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
 
     for (size_t i = 0; i < len && n + 1 < cap; i++) {
         unsigned char c = (unsigned char)p[i];
+        char byte;
 
-        if (c == '\\' && i + 3 < len && p[i + 1] == 'x') {
-            char hex[3] = {p[i + 2], p[i + 3], 0};
-            char *end;
-            long v = strtol(hex, &end, 16);
-
-            if (end == hex + 2) {
-                out[n++] = (char)v;
-                i += 3;
-                continue;
-            }
+        if (c == '\\' && i + 3 < len && p[i + 1] == 'x' && risk_hex_byte(p + i + 2, &byte)) {
+            out[n++] = byte;
+            i += 3;
+            continue;
         }
-        if (c == '\\' && i + 5 < len && p[i + 1] == 'u' && p[i + 2] == '0' && p[i + 3] == '0') {
-            char hex[3] = {p[i + 4], p[i + 5], 0};
-            char *end;
-            long v = strtol(hex, &end, 16);
-
-            if (end == hex + 2) {
-                out[n++] = (char)v;
-                i += 5;
-                continue;
-            }
+        if (c == '\\' && i + 5 < len && p[i + 1] == 'u' && p[i + 2] == '0' && p[i + 3] == '0' &&
+            risk_hex_byte(p + i + 4, &byte)) {
+            out[n++] = byte;
+            i += 5;
+            continue;
         }
         if (c == '\\' && i + 1 < len) {
             out[n++] = p[++i];
@@ -503,6 +574,18 @@ static int risk_fold(const struct risk_scan *s, size_t from, size_t to, char *ou
 
 /* ==== Token ranges ==== */
 
+/* +1 for a token that opens a bracket, -1 for one that closes it, 0 for any other. */
+static int risk_bracket(const struct risk_tok *t)
+{
+    if (t->kind != TK_PUNCT || t->len != 1)
+        return 0;
+    if (*t->p == '(' || *t->p == '[' || *t->p == '{')
+        return 1;
+    if (*t->p == ')' || *t->p == ']' || *t->p == '}')
+        return -1;
+    return 0;
+}
+
 /* The token after the one that closes the bracket at open (or end). Looks no further than
  * RISK_SPAN tokens, so that unclosed brackets cost linear time, not quadratic. */
 static size_t risk_close(const struct risk_scan *s, size_t open, size_t end)
@@ -513,15 +596,11 @@ static size_t risk_close(const struct risk_scan *s, size_t open, size_t end)
         end = open + RISK_SPAN;
 
     for (size_t i = open; i < end; i++) {
-        const struct risk_tok *t = &s->toks[i];
+        int step = risk_bracket(&s->toks[i]);
 
-        if (t->kind != TK_PUNCT || t->len != 1)
-            continue;
-        if (*t->p == '(' || *t->p == '[' || *t->p == '{')
-            depth++;
-        else if (*t->p == ')' || *t->p == ']' || *t->p == '}')
-            if (--depth == 0)
-                return i + 1;
+        depth += step;
+        if (step < 0 && depth == 0)
+            return i + 1;
     }
     return end;
 }
@@ -535,13 +614,8 @@ static size_t risk_arg_end(const struct risk_scan *s, size_t from, size_t close)
     for (size_t i = from; i < last; i++) {
         const struct risk_tok *t = &s->toks[i];
 
-        if (t->kind != TK_PUNCT || t->len != 1)
-            continue;
-        if (*t->p == '(' || *t->p == '[' || *t->p == '{')
-            depth++;
-        else if (*t->p == ')' || *t->p == ']' || *t->p == '}')
-            depth--;
-        else if (*t->p == ',' && depth == 0)
+        depth += risk_bracket(t);
+        if (depth == 0 && risk_punct(t, ","))
             return i;
     }
     return last;
@@ -563,32 +637,35 @@ static struct risk_name *risk_find(struct risk_name *names, size_t n, const char
     return NULL;
 }
 
+/* name's entry in names (count of RISK_NAMES), added when new; NULL when names is full. */
+static struct risk_name *risk_name_entry(struct risk_name *names, size_t *count,
+                                         const struct risk_tok *name)
+{
+    struct risk_name *a = risk_find(names, *count, name->p, name->len);
+
+    if (a)
+        return a;
+    if (*count == RISK_NAMES)
+        return NULL;
+    a = &names[(*count)++];
+    a->name = name->p;
+    a->len = name->len;
+    return a;
+}
+
 static void risk_alias(struct risk_scan *s, const struct risk_tok *name, const char *target)
 {
-    struct risk_name *a = risk_find(s->aliases, s->naliases, name->p, name->len);
+    struct risk_name *a = risk_name_entry(s->aliases, &s->naliases, name);
 
-    if (!a) {
-        if (s->naliases == RISK_NAMES)
-            return;
-        a = &s->aliases[s->naliases++];
-        a->name = name->p;
-        a->len = name->len;
-    }
-    snprintf(a->target, sizeof(a->target), "%s", target);
+    if (a)
+        snprintf(a->target, sizeof(a->target), "%s", target);
 }
 
 static void risk_taint(struct risk_scan *s, const struct risk_tok *name, int taint)
 {
-    struct risk_name *a = risk_find(s->taints, s->ntaints, name->p, name->len);
+    struct risk_name *a = risk_name_entry(s->taints, &s->ntaints, name);
 
-    if (!a) {
-        if (s->ntaints == RISK_NAMES)
-            return;
-        a = &s->taints[s->ntaints++];
-        a->name = name->p;
-        a->len = name->len;
-    }
-    if (taint > a->taint)
+    if (a && taint > a->taint)
         a->taint = (uint8_t)taint;
 }
 
@@ -886,6 +963,36 @@ static void risk_root_walk(struct risk_scan *s, size_t i)
         risk_add(s, "fs_probe", t->line, RISK_MEDIUM);
 }
 
+/* The checks every language's rule pass makes on the literal at i, and (subscripts: python
+ * and node) on a subscript of a name or of a call's or subscript's result. Returns true when
+ * token i was one of them: the pass has nothing more to check on it. */
+static bool risk_literal_rules(struct risk_scan *s, size_t i, bool subscripts)
+{
+    const struct risk_tok *t = &s->toks[i];
+    const struct risk_tok *prev = i ? &s->toks[i - 1] : NULL;
+
+    if (t->kind == TK_STR) {
+        risk_text(s, t->p, t->len, t->line);
+        risk_root_walk(s, i);
+        return true;
+    }
+    if (subscripts && risk_punct(t, "[") && prev &&
+        (prev->kind == TK_IDENT || risk_punct(prev, ")") || risk_punct(prev, "]"))) {
+        risk_subscript(s, i);
+        return true;
+    }
+    return false;
+}
+
+/* fork() called: in a loop it spawns without end. */
+static void risk_fork_call(struct risk_scan *s, uint32_t line, bool in_loop)
+{
+    if (in_loop)
+        risk_add(s, "fork_bomb", line, RISK_CRITICAL);
+    else
+        risk_add(s, "process_spawn", line, RISK_MEDIUM);
+}
+
 static void risk_raw_ident(struct risk_scan *s, const struct risk_tok *t)
 {
     static const char *const raw[] = {"SOCK_RAW", "AF_PACKET", "IPPROTO_RAW", "ETH_P_ALL",
@@ -995,12 +1102,7 @@ static void risk_py_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
             risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
             i = j;
         } else if (c >= '0' && c <= '9') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
-                j++;
-            risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_number(s, src, n, i, line);
         } else if (c == '\'' || c == '"') {
             i = risk_py_string(s, src, n, i, &line, false);
         } else {
@@ -1123,10 +1225,7 @@ static bool risk_py_member(struct risk_scan *s, const char *qual, size_t at)
     uint32_t line = s->toks[at].line;
 
     if (!strcmp(qual, "os.fork") || !strcmp(qual, "pty.fork")) {
-        if (risk_py_in_loop(s, at))
-            risk_add(s, "fork_bomb", line, RISK_CRITICAL);
-        else
-            risk_add(s, "process_spawn", line, RISK_MEDIUM);
+        risk_fork_call(s, line, risk_py_in_loop(s, at));
         return true;
     }
     for (const struct risk_member *m = risk_py_members; m->name; m++) {
@@ -1315,17 +1414,7 @@ static void risk_py_rules(struct risk_scan *s)
         char qual[RISK_QUAL];
         size_t next;
 
-        if (t->kind == TK_STR) {
-            risk_text(s, t->p, t->len, t->line);
-            risk_root_walk(s, i);
-            continue;
-        }
-        if (risk_punct(t, "[") && prev && (prev->kind == TK_IDENT || risk_punct(prev, ")") ||
-                                           risk_punct(prev, "]"))) {
-            risk_subscript(s, i);
-            continue;
-        }
-        if (t->kind != TK_IDENT)
+        if (risk_literal_rules(s, i, true) || t->kind != TK_IDENT)
             continue;
         risk_ident_common(s, t);
         risk_raw_ident(s, t);
@@ -1464,16 +1553,8 @@ static void risk_js_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
             i++;
         } else if (risk_space(c)) {
             i++;
-        } else if (c == '/' && i + 1 < n && src[i + 1] == '/') {
-            while (i < n && src[i] != '\n')
-                i++;
-        } else if (c == '/' && i + 1 < n && src[i + 1] == '*') {
-            i += 2;
-            while (i < n && !(src[i] == '*' && i + 1 < n && src[i + 1] == '/')) {
-                line += src[i] == '\n';
-                i++;
-            }
-            i = i + 2 < n ? i + 2 : n;
+        } else if (risk_comment_at(src, n, i)) {
+            i = risk_comment_skip(src, n, i, &line);
         } else if (c == '/' && risk_js_regex_allowed(s, first_tok)) {
             bool cls = false;
 
@@ -1492,31 +1573,11 @@ static void risk_js_lex(struct risk_scan *s, const char *src, size_t n, uint32_t
                 i++;
             risk_push(s, TK_NUM, src + i, 0, line, 0, 0);
         } else if (risk_ident_start(c) || c == '$') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '$'))
-                j++;
-            risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_ident(s, src, n, i, line, true);
         } else if (c >= '0' && c <= '9') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
-                j++;
-            risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_number(s, src, n, i, line);
         } else if (c == '\'' || c == '"') {
-            size_t j = i + 1;
-
-            while (j < n && src[j] != c && src[j] != '\n') {
-                if (src[j] == '\\' && j + 1 < n) {
-                    line += src[j + 1] == '\n';
-                    j++;
-                }
-                j++;
-            }
-            risk_push(s, TK_STR, src + i + 1, (j < n ? j : n) - i - 1, line, 0, 0);
-            i = j < n && src[j] == c ? j + 1 : j;
+            i = risk_lex_quoted(s, src, n, i, &line, TK_STR);
         } else if (c == '`') {
             i = risk_js_template(s, src, n, i, &line);
         } else {
@@ -1557,17 +1618,7 @@ static void risk_js_rules(struct risk_scan *s)
         bool member = prev && risk_punct(prev, ".");
 
         risk_loops_step(&loops, t);
-        if (t->kind == TK_STR) {
-            risk_text(s, t->p, t->len, t->line);
-            risk_root_walk(s, i);
-            continue;
-        }
-        if (risk_punct(t, "[") && prev &&
-            (prev->kind == TK_IDENT || risk_punct(prev, ")") || risk_punct(prev, "]"))) {
-            risk_subscript(s, i);
-            continue;
-        }
-        if (t->kind != TK_IDENT)
+        if (risk_literal_rules(s, i, true) || t->kind != TK_IDENT)
             continue;
         risk_ident_common(s, t);
 
@@ -1681,18 +1732,8 @@ static void risk_c_lex(struct risk_scan *s, const char *src, size_t n, uint32_t 
             i++;
             continue;
         }
-        if (c == '/' && i + 1 < n && src[i + 1] == '/') {
-            while (i < n && src[i] != '\n')
-                i++;
-            continue;
-        }
-        if (c == '/' && i + 1 < n && src[i + 1] == '*') {
-            i += 2;
-            while (i < n && !(src[i] == '*' && i + 1 < n && src[i + 1] == '/')) {
-                line += src[i] == '\n';
-                i++;
-            }
-            i = i + 2 < n ? i + 2 : n;
+        if (risk_comment_at(src, n, i)) {
+            i = risk_comment_skip(src, n, i, &line);
             continue;
         }
         if (c == '#' && bol) {
@@ -1725,32 +1766,12 @@ static void risk_c_lex(struct risk_scan *s, const char *src, size_t n, uint32_t 
         }
         bol = false;
         if (risk_ident_start(c)) {
-            size_t j = i;
-
-            while (j < n && risk_ident_char((unsigned char)src[j]))
-                j++;
-            risk_push(s, TK_IDENT, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_ident(s, src, n, i, line, false);
         } else if (c >= '0' && c <= '9') {
-            size_t j = i;
-
-            while (j < n && (risk_ident_char((unsigned char)src[j]) || src[j] == '.'))
-                j++;
-            risk_push(s, TK_NUM, src + i, j - i, line, 0, 0);
-            i = j;
+            i = risk_lex_number(s, src, n, i, line);
         } else if (c == '"' || c == '\'') {
-            size_t j = i + 1;
-
-            while (j < n && src[j] != c && src[j] != '\n') {
-                if (src[j] == '\\' && j + 1 < n) {
-                    line += src[j + 1] == '\n';
-                    j++;
-                }
-                j++;
-            }
-            risk_push(s, c == '"' ? TK_STR : TK_NUM, src + i + 1, (j < n ? j : n) - i - 1,
-                      line, 0, 0);
-            i = j < n && src[j] == c ? j + 1 : j;
+            /* a character constant is a number */
+            i = risk_lex_quoted(s, src, n, i, &line, c == '"' ? TK_STR : TK_NUM);
         } else {
             risk_push(s, TK_PUNCT, src + i, 1, line, 0, 0);
             i++;
@@ -1827,11 +1848,8 @@ static void risk_c_rules(struct risk_scan *s)
             }
             continue;
         }
-        if (t->kind == TK_STR) {
-            risk_text(s, t->p, t->len, t->line);
-            risk_root_walk(s, i);
+        if (risk_literal_rules(s, i, false))
             continue;
-        }
         /* (void (*)()) buf: data called as code */
         if (risk_punct(t, "(") && i + 4 < s->ntoks && risk_eq(&s->toks[i + 1], "void") &&
             risk_punct(&s->toks[i + 2], "(") && risk_punct(&s->toks[i + 3], "*") &&
@@ -1850,10 +1868,7 @@ static void risk_c_rules(struct risk_scan *s)
         if (risk_eq(t, "clone") && !risk_c_clone_flags(s, i + 1))
             continue;
         if (risk_eq(t, "fork")) {
-            if (risk_loops_inside(&loops))
-                risk_add(s, "fork_bomb", t->line, RISK_CRITICAL);
-            else
-                risk_add(s, "process_spawn", t->line, RISK_MEDIUM);
+            risk_fork_call(s, t->line, risk_loops_inside(&loops));
             continue;
         }
         for (const struct risk_member *m = risk_c_calls; m->name; m++)
@@ -2191,6 +2206,16 @@ static bool risk_sh_separator(const struct risk_tok *t)
            (t->flags & TF_CMD) || risk_eq(t, ")") || risk_eq(t, "`");
 }
 
+/* c fetches (net) or decodes (decode) the text it passes on. */
+static void risk_sh_source(const struct risk_scan *s, const struct risk_cmd *c, bool *net,
+                           bool *decode)
+{
+    if (risk_in(c->name, strlen(c->name), risk_sh_net))
+        *net = true;
+    if (risk_sh_decoder(s, c))
+        *decode = true;
+}
+
 /* Commands nested in c's arguments (or its name's substitution): one of them fetches or
  * decodes. */
 static void risk_sh_nested(const struct risk_scan *s, const struct risk_cmd *cmds, size_t ncmds,
@@ -2202,10 +2227,7 @@ static void risk_sh_nested(const struct risk_scan *s, const struct risk_cmd *cmd
     for (size_t k = ci + 1; k < ncmds && k <= ci + 64 && cmds[k].nest > c->nest; k++) {
         if (!c->dynamic && cmds[k].at >= c->end)
             break;
-        if (risk_in(cmds[k].name, strlen(cmds[k].name), risk_sh_net))
-            *net = true;
-        if (risk_sh_decoder(s, &cmds[k]))
-            *decode = true;
+        risk_sh_source(s, &cmds[k], net, decode);
     }
 }
 
@@ -2269,12 +2291,8 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
     /* curl ... | sh; echo ... | base64 -d | bash */
     if (c->piped && risk_in(c->name, len, risk_sh_shells)) {
         for (size_t k = ci; k-- > 0 && k + 64 > ci && cmds[k + 1].piped;) {
-            if (cmds[k].nest != c->nest)
-                continue;
-            if (risk_in(cmds[k].name, strlen(cmds[k].name), risk_sh_net))
-                net = true;
-            if (risk_sh_decoder(s, &cmds[k]))
-                decode = true;
+            if (cmds[k].nest == c->nest)
+                risk_sh_source(s, &cmds[k], &net, &decode);
         }
     }
     /* bash <(curl ...), sh -c "$(wget ...)", eval "$(echo ... | base64 -d)", $(...) as a name */

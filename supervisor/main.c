@@ -980,25 +980,11 @@ static int supervisor_load_policy(const struct ccx_config *config, struct policy
                                   char *err, size_t err_size)
 {
     struct filter_set *filters = NULL;
-    struct policy *policy = NULL;
     int r;
 
-    err[0] = '\0';
-    if (config->policy_path)
-        r = policy_load(config->policy_path, config, &policy, err, err_size);
-    else
-        r = policy_builtin(config, &policy);
-    if (r < 0)
-        return r;
-
-    r = filter_set_new(config, policy, &filters, err, err_size);
+    r = filter_set_load(config, ret_policy, &filters, err, err_size);
     filter_set_free(filters);
-    if (r < 0) {
-        policy_free(policy);
-        return r;
-    }
-    *ret_policy = policy;
-    return 0;
+    return r;
 }
 
 /* SIGHUP: a policy file that passes replaces the one in force and every child is told to

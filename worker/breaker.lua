@@ -291,12 +291,14 @@ local function breaker_record(tenant, host, now, tenant_failed, host_failed, was
             probe % 2 == 1, s, function(st) return math.max(1, math.min(s.min_hosts, live)) end)
     end
     -- One bad tenant must not take a host out: its failures must come from two tenants,
-    -- unless the window has seen only one.
+    -- always. Counting one when the window had seen only one let a tenant whose own jobs
+    -- fail ccx (a seccomp profile that cannot start a program, say) stop a host while the
+    -- other tenants merely had no job in its window.
     local host_result = 'disabled'
     if hs.enabled ~= 0 then
         host_result = breaker_record_one('host', host, tenant, now, truthy(host_failed),
             math.floor(probe / 2) % 2 == 1, hs,
-            function(st) if st.seen_count <= 1 then return 1 end return 2 end)
+            function(st) return 2 end)
     end
     return {tenant_result, host_result}
 end

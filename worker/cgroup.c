@@ -371,17 +371,25 @@ int cg_tenant_remove_idle(struct cg_system *system)
     return removed;
 }
 
-/* A limit as the files spell it: "max" (v2, pids) and v1's huge memory value are no limit. */
-static int cg_read_limit(const char *mount, const char *name, const char *file,
-                         uint64_t *ret_value)
+/* Reads mount/name/file into text, as cg_read_file does; -ENAMETOOLONG when the path is. */
+static int cg_read_at(const char *mount, const char *name, const char *file, char *text,
+                      size_t size)
 {
     char path[PATH_MAX];
-    char text[64];
     int ret = snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
 
     if (ret < 0 || (size_t)ret >= sizeof(path))
         return -ENAMETOOLONG;
-    ret = cg_read_file(path, text, sizeof(text));
+    return cg_read_file(path, text, size);
+}
+
+/* A limit as the files spell it: "max" (v2, pids) and v1's huge memory value are no limit. */
+static int cg_read_limit(const char *mount, const char *name, const char *file,
+                         uint64_t *ret_value)
+{
+    char text[64];
+    int ret = cg_read_at(mount, name, file, text, sizeof(text));
+
     if (ret < 0)
         return ret;
     if (strncmp(text, "max", 3) == 0)
@@ -737,13 +745,9 @@ static int cg_keyed_value(const char *text, const char *key, uint64_t *ret_value
 static int cg_read_number(const char *mount, const char *name, const char *file, const char *key,
                           uint64_t *ret_value)
 {
-    char path[PATH_MAX];
     char text[4096];
-    int ret = snprintf(path, sizeof(path), "%s/%s/%s", mount, name, file);
+    int ret = cg_read_at(mount, name, file, text, sizeof(text));
 
-    if (ret < 0 || (size_t)ret >= sizeof(path))
-        return -ENAMETOOLONG;
-    ret = cg_read_file(path, text, sizeof(text));
     if (ret < 0)
         return ret;
     if (key)

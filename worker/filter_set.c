@@ -151,3 +151,26 @@ const struct filter *filter_set_get(const struct filter_set *set, size_t index)
 {
     return set && index < set->count ? set->filters[index] : NULL;
 }
+
+int filter_set_load(const struct ccx_config *config, struct policy **ret_policy,
+                    struct filter_set **ret_set, char *err, size_t err_size)
+{
+    struct policy *policy = NULL;
+    int r;
+
+    err[0] = '\0';
+    if (config->policy_path)
+        r = policy_load(config->policy_path, config, &policy, err, err_size);
+    else
+        r = policy_builtin(config, &policy);
+    if (r < 0)
+        return r;
+
+    r = filter_set_new(config, policy, ret_set, err, err_size);
+    if (r < 0) {
+        policy_free(policy);
+        return r;
+    }
+    *ret_policy = policy;
+    return 0;
+}

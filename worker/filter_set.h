@@ -22,6 +22,14 @@ int filter_set_new(const struct ccx_config *config, const struct policy *policy,
                    struct filter_set **ret_set, char *err, size_t err_size);
 void filter_set_free(struct filter_set *set);
 
+/* Reads the policy the config names (the built-in one when it names none) and builds its
+ * set: what the worker runs jobs with, and what the supervisor checks before it tells the
+ * workers to load a policy. Returns 0 with *ret_policy (free with policy_free) and *ret_set,
+ * or -errno with a message in err (empty when there is none) that names the file, the field
+ * and the reason; neither is returned then. Does not log but what filter_new logs. */
+int filter_set_load(const struct ccx_config *config, struct policy **ret_policy,
+                    struct filter_set **ret_set, char *err, size_t err_size);
+
 /* The filter for profile (a path; NULL: the config's) with children, or NULL when the set
  * was not built for that pair. */
 const struct filter *filter_set_find(const struct filter_set *set, const char *profile,

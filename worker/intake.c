@@ -107,6 +107,9 @@ static const char intake_admit_script[] =
     "        redis.call('HINCRBY', th, 'queued_bytes', bytes)\n"
     "        redis.call('HSET', th, 'concurrency', ARGV[i + 4], 'rate_per_s', ARGV[i + 5],\n"
     "                   'burst', ARGV[i + 6], 'weight', ARGV[i + 7])\n"
+    /* A tenant seen once must not keep its hash for good; a week after its last admission
+     * nothing of it is queued or running any more. */
+    "        redis.call('EXPIRE', th, 604800)\n"
     "        redis.call('HSET', '" KEY_LEASE_PREFIX "' .. entry, 'state', 'queued', 'fair', '1',\n"
     "                   'tenant', tenant, 'job_id', job_id, 'bytes', ARGV[i + 3],\n"
     "                   'queued_at', string.format('%.0f', now), 'max_attempts', ARGV[i + 10],\n"

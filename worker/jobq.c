@@ -1054,6 +1054,40 @@ static long long jobq_reply_int(const redisReply *reply, size_t index)
     return reply->element[index]->integer;
 }
 
+/* What a failed script reply says, for jobq_fail: the error's text, or that it was odd. */
+static const char *jobq_reply_why(const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply";
+}
+
+/* The lease granted by a claim script's reply [1, token, attempt, verdict, ...]: fills
+ * *ret_lease but for entry_id and claimed_at_ms. Returns false when the reply grants none,
+ * or a verdict past max_verdict. */
+static bool jobq_reply_lease(const redisReply *reply, enum jobq_verdict max_verdict,
+                             struct jobq_lease *ret_lease)
+{
+    long long token = jobq_reply_int(reply, 1);
+    long long attempt = jobq_reply_int(reply, 2);
+    long long verdict = jobq_reply_int(reply, 3);
+
+    if (jobq_reply_int(reply, 0) != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX ||
+        verdict < 0 || verdict > max_verdict)
+        return false;
+    ret_lease->token = (uint64_t)token;
+    ret_lease->attempt = (uint32_t)attempt;
+    ret_lease->verdict = (enum jobq_verdict)verdict;
+    return true;
+}
+
+/* Makes lease (from jobq_reply_lease) job's: it names the job's entry, and the job runs as
+ * the lease's attempt. */
+static void jobq_lease_bind(struct jobq_lease *lease, struct job *job, uint64_t claimed_at_ms)
+{
+    snprintf(lease->entry_id, sizeof(lease->entry_id), "%s", job->entry_id);
+    lease->claimed_at_ms = claimed_at_ms;
+    job->attempt = lease->attempt;
+}
+
 /* Takes the lease on a decoded entry that this consumer was delivered (jobq_claim_script).
  * Returns 1 with *ret_lease filled and job->attempt set to the lease's attempt, 0 when the
  * job must not run (answered already, and now retired; or another consumer owns the entry),
@@ -1065,8 +1099,9 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
     _cleanup_free_ char *cancel_key = NULL;
     _cleanup_reply_ redisReply *reply = NULL;
     uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
-    long long code, token, attempt, verdict;
     char max_attempts[32], deadline[32];
+    struct jobq_lease lease;
+    long long code;
     int r;
 
     snprintf(max_attempts, sizeof(max_attempts), "%" PRIu32, job->max_attempts);
@@ -1113,21 +1148,12 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
         return 0;
     }
 
-    token = jobq_reply_int(reply, 1);
-    attempt = jobq_reply_int(reply, 2);
-    verdict = jobq_reply_int(reply, 3);
-    if (code != 1 || token <= 0 || attempt <= 0 || attempt > UINT32_MAX || verdict < 0 ||
-        verdict > JOBQ_VERDICT_EXPIRED)
-        return jobq_fail(jobq, -EPROTO, "claim",
-                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    if (!jobq_reply_lease(reply, JOBQ_VERDICT_EXPIRED, &lease))
+        return jobq_fail(jobq, -EPROTO, "claim", jobq_reply_why(reply));
 
     jobq_healthy(jobq);
-    snprintf(ret_lease->entry_id, sizeof(ret_lease->entry_id), "%s", job->entry_id);
-    ret_lease->token = (uint64_t)token;
-    ret_lease->attempt = (uint32_t)attempt;
-    ret_lease->claimed_at_ms = claimed_at_ms;
-    ret_lease->verdict = (enum jobq_verdict)verdict;
-    job->attempt = (uint32_t)attempt;
+    jobq_lease_bind(&lease, job, claimed_at_ms);
+    *ret_lease = lease;
     return 1;
 }
 
@@ -1507,9 +1533,10 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
                            jobq->where.data, jobq->events_maxlen };
     _cleanup_reply_ redisReply *reply = NULL;
     uint64_t claimed_at_ms = jobq_clock_ms(CLOCK_MONOTONIC);
-    long long code, token, attempt, verdict;
+    struct jobq_lease lease;
     const redisReply *entry;
     struct job *job = NULL;
+    long long code;
     size_t argv_len[12];
     int r;
 
@@ -1562,15 +1589,10 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
         return 0;
     }
 
-    token = jobq_reply_int(reply, 1);
-    attempt = jobq_reply_int(reply, 2);
-    verdict = jobq_reply_int(reply, 3);
-    if (code != 1 || reply->elements != 5 || token <= 0 || attempt <= 0 ||
-        attempt > UINT32_MAX || verdict < 0 || verdict > JOBQ_VERDICT_CIRCUIT_OPEN ||
+    if (!jobq_reply_lease(reply, JOBQ_VERDICT_CIRCUIT_OPEN, &lease) || reply->elements != 5 ||
         !jobq_entry_shape_ok(reply->element[4]) ||
         reply->element[4]->element[1]->type != REDIS_REPLY_ARRAY)
-        return jobq_fail(jobq, -EPROTO, "fair_claim",
-                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return jobq_fail(jobq, -EPROTO, "fair_claim", jobq_reply_why(reply));
 
     jobq_healthy(jobq);
     entry = reply->element[4];
@@ -1578,12 +1600,8 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
     if (r < 0)
         return r;
 
-    snprintf(ret_lease->entry_id, sizeof(ret_lease->entry_id), "%s", job->entry_id);
-    ret_lease->token = (uint64_t)token;
-    ret_lease->attempt = (uint32_t)attempt;
-    ret_lease->claimed_at_ms = claimed_at_ms;
-    ret_lease->verdict = (enum jobq_verdict)verdict;
-    job->attempt = (uint32_t)attempt;
+    jobq_lease_bind(&lease, job, claimed_at_ms);
+    *ret_lease = lease;
     *ret_job = job;
     return 1;
 }
@@ -1934,8 +1952,7 @@ static int jobq_batch_send_script(struct jobq *jobq, struct jobq_batch *batch)
 
     if (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 ||
         reply->integer > (batch->bury ? 1 : 3))
-        return jobq_fail(jobq, -EPROTO, what,
-                         reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return jobq_fail(jobq, -EPROTO, what, jobq_reply_why(reply));
 
     batch->result_done = true;
     batch->stored = reply->integer >= 0 ? (int)(reply->integer & 1) : -1;
@@ -2073,8 +2090,7 @@ static int jobq_retry(struct jobq *jobq, const struct job *job, const struct job
             r = jobq_command_str(jobq, "retry", 17, argv, &reply);
         if (r >= 0 && (reply->type != REDIS_REPLY_INTEGER || reply->integer < -1 ||
                        reply->integer > 1))
-            r = jobq_fail(jobq, -EPROTO, "retry",
-                          reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+            r = jobq_fail(jobq, -EPROTO, "retry", jobq_reply_why(reply));
         if (r >= 0) {
             answer = reply->integer;
             break;

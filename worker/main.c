@@ -454,32 +454,6 @@ static struct ccx_config *worker_load_config(const struct options *opts)
 
 /* ==== Tenant policy ==== */
 
-/* The policy the config names (the built-in one when it names none) and the seccomp
- * filters of its tenants. Returns 0 and both, or -errno with a message in err that names the
- * file, the field and the reason. */
-static int worker_load_policy(const struct ccx_config *config, struct policy **ret_policy,
-                              struct filter_set **ret_filters, char *err, size_t err_size)
-{
-    struct policy *policy = NULL;
-    int r;
-
-    err[0] = '\0';
-    if (config->policy_path)
-        r = policy_load(config->policy_path, config, &policy, err, err_size);
-    else
-        r = policy_builtin(config, &policy);
-    if (r < 0)
-        return r;
-
-    r = filter_set_new(config, policy, ret_filters, err, err_size);
-    if (r < 0) {
-        policy_free(policy);
-        return r;
-    }
-    *ret_policy = policy;
-    return 0;
-}
-
 /* The seccomp filter the job's tenant runs its program under: one of the set built with the
  * policy that was applied to the job. */
 static const struct filter *worker_job_filter(const struct filter_set *filters,
@@ -763,7 +737,7 @@ static void worker_check_reload(struct worker *worker)
         return;
     reload_requested = 0;
 
-    r = worker_load_policy(worker->config, &policy, &filters, err, sizeof(err));
+    r = filter_set_load(worker->config, &policy, &filters, err, sizeof(err));
     if (r < 0) {
         policy_error_split(file, err[0] ? err : strerror(-r), field, sizeof(field), &reason);
         log_err("policy_load_failed", "file=%s field=%s reason=%s errno=%d action=kept "
@@ -1147,7 +1121,7 @@ int main(int argc, char **argv)
         return WORKER_EXIT_USAGE;
     }
 
-    r = worker_load_policy(config, &policy, &filters, err, sizeof(err));
+    r = filter_set_load(config, &policy, &filters, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "ccx-worker: %s\n", err[0] ? err : strerror(-r));
         config_free(config);

@@ -48,9 +48,10 @@ CAP_BITS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_SETGID": 6, "CAP_SETUID"
 HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello from c"); return 0; }\n'
 
 
-def unit_settings(path):
-    """{(section, key): [values]} of a unit file, continuation lines joined."""
-    settings, section, pending = {}, None, ""
+def joined_lines(path):
+    """The lines of a unit file or Containerfile, stripped, each one that ends in a backslash
+    joined with the next (a last line that does is dropped)."""
+    pending = ""
     with open(path) as f:
         for raw in f:
             line = pending + raw.rstrip("\n")
@@ -58,14 +59,20 @@ def unit_settings(path):
             if line.endswith("\\"):
                 pending = line[:-1] + " "
                 continue
-            stripped = line.strip()
-            if not stripped or stripped[0] in "#;":
-                continue
-            if stripped.startswith("["):
-                section = stripped.strip("[]")
-                continue
-            key, _, value = stripped.partition("=")
-            settings.setdefault((section, key.strip()), []).append(value.strip())
+            yield line.strip()
+
+
+def unit_settings(path):
+    """{(section, key): [values]} of a unit file, continuation lines joined."""
+    settings, section = {}, None
+    for stripped in joined_lines(path):
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("["):
+            section = stripped.strip("[]")
+            continue
+        key, _, value = stripped.partition("=")
+        settings.setdefault((section, key.strip()), []).append(value.strip())
     return settings
 
 
@@ -240,21 +247,14 @@ class Manifests(unittest.TestCase):
 
 def containerfile_stages():
     """{stage name: [instructions, continuation lines joined]} of the Containerfile."""
-    stages, current, pending = {}, None, ""
-    with open(CONTAINERFILE) as f:
-        for raw in f:
-            line = pending + raw.rstrip("\n")
-            pending = ""
-            if line.endswith("\\"):
-                pending = line[:-1] + " "
-                continue
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.upper().startswith("FROM "):
-                current = line.split()[-1]
-                stages[current] = []
-            stages[current].append(line)
+    stages, current = {}, None
+    for line in joined_lines(CONTAINERFILE):
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            current = line.split()[-1]
+            stages[current] = []
+        stages[current].append(line)
     return stages
 
 

@@ -19,6 +19,8 @@
 #include "worker/runner.h"
 #include "worker/sandbox.h"
 
+#include "sandbox_fixture.h"
+
 /* A result of status, with the given events (kinds only) and reason. */
 static struct result result_of(enum job_status status, const char *reason, const char *kind1,
                                const char *kind2)
@@ -260,42 +262,21 @@ static void real_names(char cgroup_parent[64], char run_dir[80])
 
 static void real_setup(void)
 {
-    char err[512], cgroup_parent[64], run_dir[80];
-    int ret;
+    char cgroup_parent[64], run_dir[80];
 
-    if (geteuid() != 0)
-        cr_skip_test("the sandbox needs root, as ccx-worker does");
-    ret = config_load(CCX_SOURCE_DIR "/deploy/ccx.json", &config, err, sizeof(err));
-    cr_assert_eq(ret, 0, "config: %s", err);
-
+    config = fixture_config();
     real_names(cgroup_parent, run_dir);
     free(config->sandbox.cgroup_parent);
     free(config->sandbox.run_dir);
     config->sandbox.cgroup_parent = strdup(cgroup_parent);
     config->sandbox.run_dir = strdup(run_dir);
     cr_assert(config->sandbox.cgroup_parent && config->sandbox.run_dir);
-
-    /* A slot of its own per test process, so that parallel tests never share a uid. */
-    ret = sandbox_new(config, (int)(getpid() % 1000), &sandbox);
-    cr_assert_eq(ret, 0, "sandbox_new: %s", strerror(-ret));
+    sandbox = fixture_sandbox(config);
 }
 
-/* Leaves no cgroup of ours behind: the parent goes when no other test still uses it. */
 static void real_teardown(void)
 {
-    static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", NULL};
-    char path[512];
-
-    sandbox_free(sandbox);
-    for (const char *const *c = controllers; config && *c; c++) {
-        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", *c, config->sandbox.cgroup_parent);
-        rmdir(path);
-    }
-    if (config) {
-        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", config->sandbox.cgroup_parent);
-        rmdir(path);
-    }
-    config_free(config);
+    fixture_teardown(config, sandbox);
 }
 
 static void pack_text(msgpack_packer *pk, const char *s)

