@@ -287,9 +287,10 @@ static const char jobq_reclaim_script[] =
  *   ARGV[4] the host   ARGV[5] this consumer   ARGV[6] the run's reason
  *   ARGV[7..11] the outcome for the circuit breakers (struct jobq_breaker_args)
  * The attempt goes into the history, and the outcome into the breakers (the host's, mostly:
- * internal_error is ccx's failure) and the probe it held is spent; the lease is marked retry (renewal and hand-back leave
- * it alone) and expires after the backoff, on Redis's clock, when any idle worker reclaims
- * it (jobq_reclaim_script) and runs it with the next attempt. The entry stays pending.
+ * internal_error is ccx's failure) and the probe it held is spent; the lease is marked
+ * retry (renewal and hand-back leave it alone) and expires after the backoff, on Redis's
+ * clock, when any idle worker reclaims it (jobq_reclaim_script) and runs it with the next
+ * attempt. The entry stays pending.
  * Returns 1 when the retry is scheduled, -1 for a stale token, 0 when there is no lease at
  * all (Redis lost its data, or another holder finished): then the caller stores its result
  * as final, since nothing could run the job again. */
