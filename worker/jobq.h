@@ -58,8 +58,9 @@ void jobq_set_policy(struct jobq *jobq, const struct policy *policy);
  * consumer was delivered before a reconnect, then a lease that expired (its worker or host
  * died) or an entry delivered but never leased, then the fair claim: the oldest ready entry
  * of the tenant whose turn it is (docs/FAIRNESS.md); with none to be had, it waits on
- * ccx:wake for up to timeout_ms. Returns 1 with *ret_job (job_free it) and *ret_lease, 0 when none came (also when
- * the entry turned out to be answered already: it is retired without running), or -errno
+ * ccx:wake for up to timeout_ms. Returns 1 with *ret_job (job_free it) and *ret_lease, 0
+ * when none came (also when the entry turned out to be answered already: it is retired
+ * without running), or -errno
  * when Redis failed; on failure the next call reconnects after a jittered backoff, and the
  * outage is logged once, not once per try. */
 int jobq_take(struct jobq *jobq, int timeout_ms, struct job **ret_job,
