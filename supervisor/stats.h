@@ -3,10 +3,9 @@
  * the last heartbeat, fleet-wide and per tenant, for the Redis counters (supervisor/
  * heartbeat.c adds those in one transaction per beat). Does not log.
  *
- * FIXME: jobs the intake answers without a worker (rejected at decoding, over_quota) never
- * reach a supervisor, so ccx:finished and ccx_jobs_finished_total miss them (ccx:stats
- * counts over_quota). Counting inside the finish script, or a report channel from the
- * intake like the workers' lease channel, would end it. */
+ * Jobs the intake answers without a worker (rejected at decoding, over_quota) never reach
+ * a supervisor: the intake's own scripts count them in ccx:finished, and this host's
+ * ccx_jobs_finished_total leaves them out (its workers did not run them). */
 #ifndef CCX_SUPERVISOR_STATS_H
 #define CCX_SUPERVISOR_STATS_H
 

@@ -95,6 +95,13 @@ static const char intake_admit_script[] =
     "            redis.call('RPUSH', reply, result)\n"
     "            redis.call('EXPIRE', reply, ARGV[3])\n"
     "            event(ARGV[i + 13])\n"
+    /* No supervisor hears of this answer: it is counted here, as the heartbeats count the
+     * workers' (supervisor/heartbeat.c). */
+    "            redis.call('HINCRBY', '" KEY_FINISHED "', 'rejected', 1)\n"
+    "            redis.call('HINCRBY', '" KEY_FINISHED_TENANT_PREFIX "' .. tenant, 'rejected',\n"
+    "                       1)\n"
+    "            redis.call('ZADD', '" KEY_FINISHED_TENANTS "', string.format('%.0f', now),\n"
+    "                       tenant)\n"
     "        end\n"
     "        redis.pcall('XACK', KEYS[1], ARGV[1], entry)\n"
     "        redis.call('XDEL', KEYS[1], entry)\n"

@@ -170,6 +170,17 @@ class LiveStateTest(FleetTestCase):
         run_after = int_hash(r, "ccx:hist:run")
         self.assertEqual(run_after["count"] - run_before.get("count", 0), 4)
 
+    def test_jobs_the_intake_answers_are_counted_once(self):
+        r = self.fleet.r
+        tenant = "refused-" + os.urandom(3).hex()
+        ids = [self.fleet.submit("cobol", b"DISPLAY 'HI'.\n", tenant=tenant) for _ in range(2)]
+        self.assertEqual([self.fleet.wait(i)["status"] for i in ids], ["rejected"] * 2)
+
+        key = "ccx:finished:tenant:" + tenant
+        self.wait_for(lambda: int_hash(r, key).get("rejected", 0) == 2, what="2 in " + key)
+        time.sleep(3 * BEAT_MS / 1000)  # no supervisor counts them a second time
+        self.assertEqual(int_hash(r, key), {"rejected": 2})
+
     def test_queue_wait_counts_the_time_a_job_waited_for_a_worker(self):
         r = self.fleet.r
         tenant = "wait-" + os.urandom(3).hex()
