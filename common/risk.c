@@ -920,30 +920,127 @@ static void risk_assignment(struct risk_scan *s, size_t name, size_t eq)
 }
 
 /* A subscript by a constant that names a dangerous function: builtins['exec'],
- * globalThis['ev' + 'al'], cp['exe' + 'c']. */
+ * globalThis['ev' + 'al'], cp['exe' + 'c']. A name that is also an ordinary key (exec, eval,
+ * popen) counts only on a namespace of code (risk_subscript_owner); one that is not
+ * (constructor, __import__) counts on anything. */
 static const char *const risk_subscript_names[] = {
     "exec", "eval", "__import__", "popen", "execSync", "spawnSync", "execFileSync",
-    "binding", "constructor", "__builtins__", "fromCharCode", NULL};
+    "binding", "constructor", "__builtins__", "fromCharCode", "system", "spawn", "execFile",
+    "compile", "getattr", "Function", "require", NULL};
+static const char *const risk_subscript_always[] = {
+    "__import__", "binding", "constructor", "__builtins__", "fromCharCode", "execSync",
+    "spawnSync", "execFileSync", NULL};
 static const char *const risk_built_names[] = {
     "system", "exec", "eval", "popen", "spawn", "fork", "execSync", "spawnSync", "execFile",
     "require", "child_process", "constructor", "Function", "__import__", "getattr",
     "subprocess", "socket", "compile", "__builtins__", "builtins", "os", "pty", "execv",
     "execve", "binding", "mainModule", "process", NULL};
 
+/* Objects whose members are code: the globals, the builtins, modules. */
+static const char *const risk_namespaces[] = {
+    "globalThis", "global", "window", "self", "builtins", "__builtins__", "os", "posix", "nt",
+    "subprocess", "child_process", "process", "sys", "module", "require", "pty", "importlib",
+    "ctypes", "socket", "commands", "platform", NULL};
+/* Calls whose result is a namespace: globals()['exec'], vars(os)['system']. */
+static const char *const risk_namespace_calls[] = {
+    "globals", "locals", "vars", "require", "__import__", "getattr", "import_module",
+    "getBuiltinModule", "import", NULL};
+
+static bool risk_namespace_root(const char *qual)
+{
+    size_t n = strcspn(qual, ".");
+
+    return risk_in(qual, n, risk_namespaces);
+}
+
+/* Whether the object subscripted at open is a namespace of code. ret_module gets the module
+ * whose members the subscript picks when that is known (os for os.__dict__[...] and
+ * vars(os)[...]), else "". */
+static bool risk_subscript_owner(struct risk_scan *s, size_t open, char *ret_module, size_t cap)
+{
+    size_t k = open - 1;
+    char qual[RISK_QUAL];
+
+    ret_module[0] = 0;
+    if (risk_punct(&s->toks[k], ")")) {
+        int depth = 0;
+        size_t stop = k > 64 ? k - 64 : 0;
+
+        for (; k > stop; k--) {
+            depth += risk_bracket(&s->toks[k]);
+            if (depth == 0)
+                break;
+        }
+        if (depth != 0 || k == 0 || s->toks[k - 1].kind != TK_IDENT ||
+            !risk_tok_in(&s->toks[k - 1], risk_namespace_calls))
+            return false;
+        /* vars(os): the members of the module named by the argument */
+        if (risk_eq(&s->toks[k - 1], "vars") && k + 2 < open && s->toks[k + 1].kind == TK_IDENT &&
+            risk_qualify(s, k + 1, qual, sizeof(qual)) == open - 1)
+            snprintf(ret_module, cap, "%s", qual);
+        return true;
+    }
+    if (s->toks[k].kind != TK_IDENT)
+        return false;
+    while (k >= 2 && risk_punct(&s->toks[k - 1], ".") && s->toks[k - 2].kind == TK_IDENT)
+        k -= 2;
+    if (risk_qualify(s, k, qual, sizeof(qual)) != open)
+        return false;
+    if (!risk_namespace_root(qual))
+        return false;
+    /* os.__dict__[...]: the members of os */
+    size_t len = strlen(qual);
+
+    if (len > 9 && !strcmp(qual + len - 9, ".__dict__"))
+        snprintf(ret_module, cap, "%.*s", (int)(len - 9), qual);
+    else if (!strchr(qual, '.') || !strcmp(qual, "sys.modules"))
+        snprintf(ret_module, cap, "%s", qual);
+    return true;
+}
+
+static bool risk_py_member(struct risk_scan *s, const char *qual, size_t at);
+
 static void risk_subscript(struct risk_scan *s, size_t open)
 {
-    char name[RISK_QUAL];
+    char name[RISK_QUAL], module[RISK_QUAL], qual[2 * RISK_QUAL + 2];
     /* a name built from pieces is short: a long subscript is not one */
     size_t close = risk_close(s, open, s->ntoks - open > 16 ? open + 16 : s->ntoks);
     int pieces = close > open + 1 && risk_punct(&s->toks[close - 1], "]")
                      ? risk_fold(s, open + 1, close - 1, name, sizeof(name))
                      : 0;
     size_t len = strlen(name);
+    bool owner;
 
-    if (pieces == 1 && risk_in(name, len, risk_subscript_names))
+    if (!pieces)
+        return;
+    if (pieces > 1) {
+        if (risk_in(name, len, risk_built_names))
+            risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+        return;
+    }
+    if (risk_in(name, len, risk_subscript_always)) {
         risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
-    else if (pieces > 1 && risk_in(name, len, risk_built_names))
+        return;
+    }
+    owner = risk_subscript_owner(s, open, module, sizeof(module));
+    if (owner && risk_in(name, len, risk_subscript_names))
         risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+    if (s->lang != LANG_PYTHON || !owner)
+        return;
+    if (!strcmp(module, "sys.modules")) {
+        /* sys.modules['os'].system: the module looked up by name */
+        if (close + 1 < s->ntoks && risk_punct(&s->toks[close], ".") &&
+            s->toks[close + 1].kind == TK_IDENT) {
+            risk_join(qual, sizeof(qual), name, s->toks[close + 1].p, s->toks[close + 1].len);
+            if (risk_py_member(s, qual, close + 1))
+                risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+        }
+    } else if (module[0]) {
+        /* vars(os)['system'], os.__dict__['system']: the member itself */
+        snprintf(qual, sizeof(qual), "%s.%s", module, name);
+        if (risk_py_member(s, qual, open))
+            risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+    }
 }
 
 /* walk('/'), readdirSync('/'), opendir("/"): the literal at i is the whole file system. */
