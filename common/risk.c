@@ -490,9 +490,16 @@ static void risk_ident_common(struct risk_scan *s, const struct risk_tok *t)
     }
 }
 
+/* A hash loop over a nonce is also every proof-of-work exercise; alone it is low. What makes
+ * it mining is somewhere to send the result: with network use in the file it is high, and
+ * critical with a difficulty or hashrate name. Pool URLs and miner names are judged apart. */
 static void risk_mining_loop(struct risk_scan *s)
 {
-    if (s->has_nonce && s->has_hash)
+    if (!s->has_nonce || !s->has_hash)
+        return;
+    if (!s->has_network)
+        risk_add(s, "crypto_mining", s->nonce_line, RISK_LOW);
+    else
         risk_add(s, "crypto_mining", s->nonce_line, s->has_target ? RISK_CRITICAL : RISK_HIGH);
 }
 
@@ -1697,6 +1704,28 @@ static void risk_js_require(struct risk_scan *s, size_t open)
         risk_add(s, "dynamic_import", s->toks[open].line, RISK_MEDIUM);
 }
 
+/* x.constructor(...) at i reaches Function when x is a function: the trick. It is a class
+ * making another of its kind, as copies and clones do, when x is `this` (a method's own
+ * object, or the global one outside: neither is a function), or when it follows `new` and no
+ * argument is text that could be code. */
+static bool risk_js_own_class(const struct risk_scan *s, size_t i)
+{
+    size_t close;
+
+    if (i < 2 || s->toks[i - 2].kind != TK_IDENT || i + 1 >= s->ntoks ||
+        !risk_punct(&s->toks[i + 1], "("))
+        return false;
+    if (risk_eq(&s->toks[i - 2], "this"))
+        return true;
+    if (i < 3 || !risk_eq(&s->toks[i - 3], "new"))
+        return false;
+    close = risk_close(s, i + 1, s->ntoks);
+    for (size_t k = i + 2; k < close; k++)
+        if (s->toks[k].kind == TK_STR)
+            return false;
+    return true;
+}
+
 static void risk_js_rules(struct risk_scan *s)
 {
     static const char *const evals[] = {"eval", "Function", "runInThisContext",
@@ -1745,7 +1774,7 @@ static void risk_js_rules(struct risk_scan *s)
         } else if (risk_tok_in(t, process_native) && member && prev2 &&
                    risk_eq(prev2, "process")) {
             risk_add(s, "native_code", t->line, RISK_HIGH);
-        } else if (risk_eq(t, "constructor") && member &&
+        } else if (risk_eq(t, "constructor") && member && !risk_js_own_class(s, i) &&
                    ((i + 1 < s->ntoks && risk_punct(&s->toks[i + 1], "(")) ||
                     (i + 2 < s->ntoks && risk_punct(&s->toks[i + 1], ".") &&
                      risk_eq(&s->toks[i + 2], "constructor")))) {
