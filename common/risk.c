@@ -85,6 +85,8 @@ struct risk_scan {
     bool has_network;
     bool has_nonce, has_hash, has_target;
     uint32_t nonce_line;
+    bool has_pickle_payload;  /* a literal holds a pickle that calls os.system and kin */
+    uint32_t unpickle_line;   /* python: the first pickle.loads() and kin, 0 when none */
 };
 
 /* ==== Levels and findings ==== */
@@ -428,6 +430,13 @@ static size_t risk_count_x_escapes(const char *text, size_t len)
 }
 
 /* A literal's content (or a shell word): host paths, /dev/tcp, miners, blobs. */
+/* A pickle's GLOBAL opcode naming a command runner, as written in a literal (protocol 0,
+ * "\n" escaped): unpickling it runs the command. */
+static const char *const risk_pickle_globals[] = {
+    "os\\nsystem", "posix\\nsystem", "nt\\nsystem", "os\\npopen", "posix\\npopen",
+    "os\\nexec", "posix\\nexec", "subprocess\\n", "builtins\\neval", "builtins\\nexec",
+    "__builtin__\\neval", "__builtin__\\nexec", "builtins\\n__import__", NULL};
+
 static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_t line)
 {
     enum risk_level worst = RISK_NONE;
@@ -453,6 +462,9 @@ static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_
             if (risk_has(text, len, *m))
                 risk_add(s, "crypto_mining", line, RISK_HIGH);
     }
+    for (const char *const *g = risk_pickle_globals; *g; g++)
+        if (risk_has(text, len, *g))
+            s->has_pickle_payload = true;
     if (risk_blob(text, len))
         risk_add(s, "obfuscated_loader", line, RISK_LOW);
     if (risk_count_x_escapes(text, len) >= 24)
@@ -1327,7 +1339,13 @@ static bool risk_member_match(const char *qual, const char *name)
 static bool risk_py_member(struct risk_scan *s, const char *qual, size_t at)
 {
     uint32_t line = s->toks[at].line;
+    char as_os[RISK_QUAL + 8];
 
+    /* posix (nt on Windows) is the module os re-exports: posix.system is os.system */
+    if (!strncmp(qual, "posix.", 6) || !strncmp(qual, "nt.", 3)) {
+        snprintf(as_os, sizeof(as_os), "os.%s", strchr(qual, '.') + 1);
+        qual = as_os;
+    }
     if (!strcmp(qual, "os.fork") || !strcmp(qual, "pty.fork")) {
         risk_fork_call(s, line, risk_py_in_loop(s, at));
         return true;
@@ -1506,11 +1524,33 @@ static void risk_py_getattr(struct risk_scan *s, size_t open)
     }
 }
 
+/* pickle.loads(x): unpickling runs whatever the pickle names. Of decoded or fetched text it
+ * is a loader (critical); of a literal, a hand-written pickle (high). Any other argument is
+ * ordinary (a round trip through pickle.dumps), unless a literal in the file holds a pickle
+ * that runs a command (judged at the end). */
+static void risk_py_unpickle(struct risk_scan *s, size_t open)
+{
+    size_t end = risk_first_arg_end(s, open);
+    uint32_t line = s->toks[open].line;
+    int kind = risk_classify(s, open + 1, end);
+
+    if (!s->unpickle_line)
+        s->unpickle_line = line;
+    if (kind != TAINT_NONE)
+        risk_add(s, "obfuscated_loader", line, RISK_CRITICAL);
+    else if (end == open + 2 && s->toks[open + 1].kind == TK_STR)
+        risk_add(s, "obfuscated_loader", line, RISK_HIGH);
+}
+
 static void risk_py_rules(struct risk_scan *s)
 {
     static const char *const evals[] = {"eval", "exec", "compile", "execfile", "builtins.exec",
                                         "builtins.eval", "__builtins__.exec",
                                         "__builtins__.eval", NULL};
+    static const char *const unpickles[] = {"pickle.loads", "pickle.load", "pickle.Unpickler",
+                                            "_pickle.loads", "_pickle.load", "cPickle.loads",
+                                            "cPickle.load", "dill.loads", "dill.load",
+                                            "cloudpickle.loads", "jsonpickle.decode", NULL};
 
     for (size_t i = 0; i < s->ntoks && !s->err; i++) {
         const struct risk_tok *t = &s->toks[i];
@@ -1555,6 +1595,8 @@ static void risk_py_rules(struct risk_scan *s)
             risk_py_import_call(s, next);
         else if (call && !strcmp(qual, "getattr"))
             risk_py_getattr(s, next);
+        else if (call && risk_in(qual, strlen(qual), unpickles))
+            risk_py_unpickle(s, next);
 
         /* e = eval, run = os.system: the new name stands for the old. */
         if (next == i + 1 && next + 2 < s->ntoks && risk_punct(&s->toks[next], "=") &&
@@ -2663,6 +2705,8 @@ static void risk_scan_source(enum risk_lang lang, const char *src, size_t n, uin
         risk_eval_judge(s);
         risk_mining_loop(s);
     }
+    if (s->unpickle_line && s->has_pickle_payload)
+        risk_add(s, "obfuscated_loader", s->unpickle_line, RISK_CRITICAL);
     if (s->err)
         *err = s->err;
 
