@@ -1768,6 +1768,27 @@ static bool risk_js_own_class(const struct risk_scan *s, size_t i)
     return true;
 }
 
+/* createRequire(...) at i makes a require: called at once (createRequire(f)('x')), its
+ * argument is judged as require's; assigned (const r = ...createRequire(f)), the name
+ * becomes an alias of require. */
+static void risk_js_create_require(struct risk_scan *s, size_t i)
+{
+    size_t close = risk_close(s, i + 1, s->ntoks);
+    size_t k = i;
+
+    if (close < s->ntoks && risk_punct(&s->toks[close], "(")) {
+        risk_js_require(s, close);
+        return;
+    }
+    /* back over the statement to `name =` on its line */
+    while (k > 1 && s->toks[k - 1].line == s->toks[i].line && !risk_punct(&s->toks[k - 1], ";") &&
+           !(risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT))
+        k--;
+    if (k > 1 && risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT &&
+        s->toks[k - 2].line == s->toks[i].line)
+        risk_alias(s, &s->toks[k - 2], "require");
+}
+
 static void risk_js_rules(struct risk_scan *s)
 {
     static const char *const evals[] = {"eval", "Function", "runInThisContext",
@@ -1793,6 +1814,11 @@ static void risk_js_rules(struct risk_scan *s)
         if (risk_eq(t, "require") && call &&
             (!member || (prev2 && (risk_eq(prev2, "module") || risk_eq(prev2, "mainModule")))))
             risk_js_require(s, i + 1);
+        else if (risk_eq(t, "getBuiltinModule") && call && member && prev2 &&
+                 risk_eq(prev2, "process"))
+            risk_js_require(s, i + 1);
+        else if (risk_eq(t, "createRequire") && call)
+            risk_js_create_require(s, i);
         else if (risk_eq(t, "import") && call && !member)
             risk_js_require(s, i + 1);
         else if ((risk_eq(t, "import") || risk_eq(t, "export")) && !member && !call) {
@@ -1876,6 +1902,8 @@ static void risk_js_rules(struct risk_scan *s)
 
             if (a && !strcmp(a->target, "eval"))
                 risk_eval_site(s, i + 1, t->line);
+            else if (a && !strcmp(a->target, "require"))
+                risk_js_require(s, i + 1);
         }
     }
 }
