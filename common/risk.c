@@ -2333,7 +2333,12 @@ static const char *const risk_sh_shells[] = {
 static const char *const risk_sh_wrappers[] = {
     "sudo", "env", "nohup", "command", "builtin", "time", "nice", "xargs", "timeout", "stdbuf",
     "setsid", "!", "then", "do", "else", "elif", "if", "while", "until", "{", NULL};
-static const char *const risk_sh_inline[] = {"perl", "ruby", "php", "lua", "awk", "gawk", NULL};
+static const char *const risk_sh_inline[] = {"perl", "ruby", "php", "lua", "awk", "gawk",
+                                             "mawk", "nawk", NULL};
+/* What in inline perl/ruby/php/lua/awk code runs a command the script itself never names. */
+static const char *const risk_sh_inline_spawn[] = {
+    "system(", "system (", "exec(", "popen(", "shell_exec", "passthru", "proc_open", "qx(",
+    "qx{", "qx/", "%x(", "%x{", "`", "| getline", "|getline", "|&", "spawn(", NULL};
 
 static bool risk_sh_decoder(const struct risk_scan *s, const struct risk_cmd *c)
 {
@@ -2517,6 +2522,13 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
                                        risk_has(t->p, t->len, "/inet/tcp") ||
                                        risk_has(t->p, t->len, "fsockopen")))
                 risk_add(s, "network", c->line, RISK_HIGH);
+            /* awk 'BEGIN { system("id") }': a command hidden from the script's own rules */
+            for (const char *const *m = risk_sh_inline_spawn; t->kind == TK_WORD && *m; m++) {
+                if (risk_has(t->p, t->len, *m)) {
+                    risk_add(s, "process_spawn", c->line, RISK_MEDIUM);
+                    break;
+                }
+            }
         }
     }
     risk_sh_embedded(s, c);
