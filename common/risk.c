@@ -828,6 +828,9 @@ static void risk_scan_source(enum risk_lang lang, const char *src, size_t n, uin
 
 /* ==== Eval sites ==== */
 
+static const char *const risk_encode_idents[] = {
+    "dumps", "dump", "compress", "b64encode", "urlsafe_b64encode", "b32encode", "b16encode",
+    "a85encode", "b85encode", "encodebytes", "hexlify", "b2a_base64", "b2a_hex", NULL};
 static const char *const risk_decode_idents[] = {
     "b64decode", "b32decode", "b16decode", "a85decode", "b85decode", "decodebytes",
     "decodestring", "urlsafe_b64decode", "decompress", "unhexlify", "fromhex", "a2b_base64",
@@ -854,6 +857,12 @@ static int risk_classify(struct risk_scan *s, size_t from, size_t to)
             const char *last = a ? strrchr(a->target, '.') : NULL;
 
             last = last ? last + 1 : a ? a->target : NULL;
+            /* pickle.dumps(x), zlib.compress(x): encoding, the opposite of a decoder */
+            if (i + 2 < to && risk_punct(&s->toks[i + 1], ".") &&
+                risk_tok_in(&s->toks[i + 2], risk_encode_idents)) {
+                i += 2;
+                continue;
+            }
             if (risk_tok_in(t, risk_decode_idents) ||
                 (last && risk_in(last, strlen(last), risk_decode_idents)))
                 return TAINT_DECODED;
