@@ -964,21 +964,23 @@ static const char *const risk_built_names[] = {
     "subprocess", "socket", "compile", "__builtins__", "builtins", "os", "pty", "execv",
     "execve", "binding", "mainModule", "process", NULL};
 
-/* Objects whose members are code: the globals, the builtins, modules. */
-static const char *const risk_namespaces[] = {
-    "globalThis", "global", "window", "self", "builtins", "__builtins__", "os", "posix", "nt",
-    "subprocess", "child_process", "process", "sys", "module", "require", "pty", "importlib",
+/* Objects whose members are code: the globals, the builtins, modules. (Not python's self,
+ * an ordinary instance there; nor node's module, whose exports are the program's own.) */
+static const char *const risk_py_namespaces[] = {
+    "builtins", "__builtins__", "os", "posix", "nt", "subprocess", "sys", "pty", "importlib",
     "ctypes", "socket", "commands", "platform", NULL};
+static const char *const risk_js_namespaces[] = {
+    "globalThis", "global", "window", "self", "process", "child_process", "require", NULL};
 /* Calls whose result is a namespace: globals()['exec'], vars(os)['system']. */
 static const char *const risk_namespace_calls[] = {
     "globals", "locals", "vars", "require", "__import__", "getattr", "import_module",
     "getBuiltinModule", "import", NULL};
 
-static bool risk_namespace_root(const char *qual)
+static bool risk_namespace_root(const struct risk_scan *s, const char *qual)
 {
     size_t n = strcspn(qual, ".");
 
-    return risk_in(qual, n, risk_namespaces);
+    return risk_in(qual, n, s->lang == LANG_PYTHON ? risk_py_namespaces : risk_js_namespaces);
 }
 
 /* Whether the object subscripted at open is a namespace of code. ret_module gets the module
@@ -1014,7 +1016,7 @@ static bool risk_subscript_owner(struct risk_scan *s, size_t open, char *ret_mod
         k -= 2;
     if (risk_qualify(s, k, qual, sizeof(qual)) != open)
         return false;
-    if (!risk_namespace_root(qual))
+    if (!risk_namespace_root(s, qual))
         return false;
     /* os.__dict__[...]: the members of os */
     size_t len = strlen(qual);
@@ -1755,26 +1757,24 @@ static void risk_js_require(struct risk_scan *s, size_t open)
         risk_add(s, "dynamic_import", s->toks[open].line, RISK_MEDIUM);
 }
 
-/* x.constructor(...) at i reaches Function when x is a function: the trick. It is a class
- * making another of its kind, as copies and clones do, when x is `this` (a method's own
- * object, or the global one outside: neither is a function), or when it follows `new` and no
- * argument is text that could be code. */
-static bool risk_js_own_class(const struct risk_scan *s, size_t i)
+/* x.constructor(...) at i reaches Function when x is a function: the trick. It is taken for a
+ * class making another of its kind, as copies and clones do, when x is `this` (a method's own
+ * object) or the call follows `new`, and no argument is text that could be code: a literal,
+ * or fetched or decoded text. */
+static bool risk_js_own_class(struct risk_scan *s, size_t i)
 {
     size_t close;
 
     if (i < 2 || s->toks[i - 2].kind != TK_IDENT || i + 1 >= s->ntoks ||
         !risk_punct(&s->toks[i + 1], "("))
         return false;
-    if (risk_eq(&s->toks[i - 2], "this"))
-        return true;
-    if (i < 3 || !risk_eq(&s->toks[i - 3], "new"))
+    if (!risk_eq(&s->toks[i - 2], "this") && (i < 3 || !risk_eq(&s->toks[i - 3], "new")))
         return false;
     close = risk_close(s, i + 1, s->ntoks);
     for (size_t k = i + 2; k < close; k++)
         if (s->toks[k].kind == TK_STR)
             return false;
-    return true;
+    return risk_classify(s, i + 2, close > i + 2 ? close - 1 : i + 2) == TAINT_NONE;
 }
 
 /* createRequire(...) at i makes a require: called at once (createRequire(f)('x')), its

@@ -229,8 +229,10 @@ Test(risk, a_clone_method_is_no_function_constructor)
                          "Node.prototype.copy = function () {\n"
                          "  return new this.constructor(this.v);\n};\n"
                          "const o = new Node(1);\nconst p = new o.constructor(o.v);\n");
-    /* the trick itself is still seen */
+    /* the trick itself is still seen, also on this when the argument is code */
     expect_rule("node", "const f = (() => 0).constructor('return process')();\n",
+                "obfuscated_loader", 1);
+    expect_rule("node", "function f() { return this.constructor('return process')(); }\n",
                 "obfuscated_loader", 1);
     expect_rule("node", "const f = new (function () {}).constructor('return 1');\n",
                 "obfuscated_loader", 1);
@@ -242,6 +244,8 @@ Test(risk, an_ordinary_key_named_exec_is_no_loader)
                          "console.log(ops[\"exec\"](1, 2));\n");
     expect_quiet("python", "cmds = {\"exec\": 1, \"popen\": 2}\n"
                            "print(cmds[\"exec\"], cmds['popen'])\n");
+    expect_quiet("python", "class T(dict):\n    def run(self):\n        return self['exec']\n");
+    expect_quiet("node", "module.exports['exec'] = (x) => x;\n");
     /* on a namespace of code it is one */
     expect_rule("python", "import builtins\nbuiltins.__dict__['exec']('print(1)')\n",
                 "obfuscated_loader", 2);
