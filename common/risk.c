@@ -462,9 +462,12 @@ static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_
             if (risk_has(text, len, *m))
                 risk_add(s, "crypto_mining", line, RISK_HIGH);
     }
-    for (const char *const *g = risk_pickle_globals; *g; g++)
-        if (risk_has(text, len, *g))
-            s->has_pickle_payload = true;
+    /* only python unpickles, and a protocol-0 pickle in a literal has "\n" escapes */
+    if (s->lang == LANG_PYTHON && !s->has_pickle_payload && memmem(text, len, "\\n", 2)) {
+        for (const char *const *g = risk_pickle_globals; *g; g++)
+            if (risk_has(text, len, *g))
+                s->has_pickle_payload = true;
+    }
     if (risk_blob(text, len))
         risk_add(s, "obfuscated_loader", line, RISK_LOW);
     if (risk_count_x_escapes(text, len) >= 24)
