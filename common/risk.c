@@ -1061,6 +1061,15 @@ static void risk_subscript(struct risk_scan *s, size_t open)
     if (s->lang != LANG_PYTHON || !owner)
         return;
     if (!strcmp(module, "sys.modules")) {
+        /* sys.modules['os'] is the module os: used as an import is, and m = sys.modules['os']
+         * makes m its alias */
+        size_t k = open - 3;
+
+        risk_module_use(s, name, len, s->toks[open].line, 1);
+        if (k >= 2 && risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT &&
+            (k == 2 || s->toks[k - 3].line != s->toks[k - 2].line) &&
+            (close >= s->ntoks || s->toks[close].line != s->toks[open].line))
+            risk_alias(s, &s->toks[k - 2], name);
         /* sys.modules['os'].system: the module looked up by name */
         if (close + 1 < s->ntoks && risk_punct(&s->toks[close], ".") &&
             s->toks[close + 1].kind == TK_IDENT) {

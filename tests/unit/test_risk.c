@@ -281,6 +281,7 @@ Test(risk, red_team_misses)
         {"python", 1, "from posix import system\nsystem('id')\n"},
         {"python", 2, "import sys\nsys.modules['os'].system('id')\n"},
         {"python", 2, "import os\nvars(os)['system']('id')\n"},
+        {"python", 3, "import sys\nm = sys.modules['os']\nm.system('id')\n"},
         {"node", 1, "const cp = process.getBuiltinModule('child_process');\n"},
         {"node", 2, "const r = require('module').createRequire(__filename);\n"
                     "r('child_process').execSync('id');\n"},
@@ -303,6 +304,7 @@ Test(risk, red_team_misses)
     /* a pickle round trip, and awk that only prints, are nothing */
     expect_quiet("python", "import pickle\nb = pickle.dumps([1, 2])\nprint(pickle.loads(b))\n");
     expect_quiet("sh", "awk '{ n += $2 } END { print n }' data.txt\n");
+    expect_quiet("python", "import sys\nm = sys.modules['json']\nprint(m.dumps(1))\n");
 }
 
 Test(risk, native_code)
