@@ -1063,8 +1063,10 @@ static void risk_subscript(struct risk_scan *s, size_t open)
     if (!strcmp(module, "sys.modules")) {
         /* sys.modules['os'] is the module os: used as an import is, and m = sys.modules['os']
          * makes m its alias */
-        size_t k = open - 3;
+        size_t k = open - 1;
 
+        while (k >= 2 && risk_punct(&s->toks[k - 1], ".") && s->toks[k - 2].kind == TK_IDENT)
+            k -= 2;
         risk_module_use(s, name, len, s->toks[open].line, 1);
         if (k >= 2 && risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT &&
             (k == 2 || s->toks[k - 3].line != s->toks[k - 2].line) &&
