@@ -1632,7 +1632,8 @@ static void risk_py_rules(struct risk_scan *s)
             if (after >= s->ntoks || s->toks[after].line != t->line ||
                 !risk_punct(&s->toks[after], "(")) {
                 if (risk_in(target, strlen(target), evals) || !strcmp(target, "__import__") ||
-                    !strcmp(target, "getattr") || strchr(target, '.'))
+                    !strcmp(target, "getattr") || strchr(target, '.') ||
+                    risk_namespace_root(s, target))
                     risk_alias(s, t, target);
             }
         }
@@ -1915,6 +1916,14 @@ static void risk_js_rules(struct risk_scan *s)
 
             if (v->kind == TK_IDENT && bare && (risk_eq(v, "eval") || risk_eq(v, "Function")))
                 risk_alias(s, t, "eval");
+            /* const g = globalThis: g['eval'] is a subscript of the globals */
+            else if (v->kind == TK_IDENT && bare && risk_tok_in(v, risk_js_namespaces) &&
+                     (i + 3 >= s->ntoks || !risk_punct(&s->toks[i + 3], "."))) {
+                char ns[32];
+
+                snprintf(ns, sizeof(ns), "%.*s", (int)v->len, v->p);
+                risk_alias(s, t, ns);
+            }
             risk_assignment(s, i, i + 1);
         }
         if (!member && i + 2 < s->ntoks && risk_punct(&s->toks[i + 1], "+") &&

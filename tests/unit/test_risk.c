@@ -252,6 +252,8 @@ Test(risk, an_ordinary_key_named_exec_is_no_loader)
     expect_rule("python", "globals()['__builtins__']\n", "obfuscated_loader", 1);
     expect_rule("node", "globalThis['eval']('1')\n", "obfuscated_loader", 1);
     expect_rule("node", "ops['ex' + 'ec']\n", "obfuscated_loader", 1);
+    expect_rule("node", "const g = globalThis;\ng['eval']('1');\n", "obfuscated_loader", 2);
+    expect_rule("python", "import os\no = os\no.system('id')\n", "process_spawn", 3);
 }
 
 Test(risk, a_local_proof_of_work_is_no_mining)
