@@ -85,6 +85,7 @@ struct risk_scan {
     bool has_network;
     bool has_nonce, has_hash, has_target;
     uint32_t nonce_line;
+    bool has_spawn_module;    /* node: child_process or cluster is loaded */
     bool has_pickle_payload;  /* a literal holds a pickle that calls os.system and kin */
     uint32_t unpickle_line;   /* python: the first pickle.loads() and kin, 0 when none */
 };
@@ -818,6 +819,9 @@ static void risk_module_use(struct risk_scan *s, const char *name, size_t len, u
         len -= 5;
     }
     risk_denied(s, name, len, line);
+    if (s->lang == LANG_NODE && (risk_module_match(name, len, "child_process") ||
+                                 risk_module_match(name, len, "cluster")))
+        s->has_spawn_module = true;
     for (; table->name; table++)
         if (risk_module_match(name, len, table->name))
             risk_add(s, table->rule, line, table->severity);
@@ -1878,8 +1882,9 @@ static void risk_js_rules(struct risk_scan *s)
         } else if ((risk_eq(t, "WebSocket") || risk_eq(t, "XMLHttpRequest")) && !member) {
             risk_add(s, "network", t->line, RISK_MEDIUM);
         } else if (risk_eq(t, "fork") && call && member) {
-            /* cp.fork() in a loop spawns without end */
-            if (risk_loops_inside(&loops))
+            /* cp.fork() in a loop spawns without end; a fork() method of the program's own
+             * (repo.fork()) is nothing unless a module that spawns is loaded */
+            if (risk_loops_inside(&loops) && s->has_spawn_module)
                 risk_add(s, "fork_bomb", t->line, RISK_CRITICAL);
         } else if (risk_eq(t, "fromCharCode") && call) {
             size_t close = risk_close(s, i + 1, s->ntoks);

@@ -229,6 +229,8 @@ Test(risk, a_clone_method_is_no_function_constructor)
                          "Node.prototype.copy = function () {\n"
                          "  return new this.constructor(this.v);\n};\n"
                          "const o = new Node(1);\nconst p = new o.constructor(o.v);\n");
+    expect_quiet("node", "class Repo { fork() { return new Repo(); } }\n"
+                         "let r = new Repo();\nfor (let i = 0; i < 3; i++) { r = r.fork(); }\n");
     /* the trick itself is still seen, also on this when the argument is code */
     expect_rule("node", "const f = (() => 0).constructor('return process')();\n",
                 "obfuscated_loader", 1);
