@@ -466,7 +466,7 @@ static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_
     /* only python unpickles, and a protocol-0 pickle in a literal has "\n" escapes */
     if (s->lang == LANG_PYTHON && !s->has_pickle_payload && memmem(text, len, "\\n", 2)) {
         for (const char *const *g = risk_pickle_globals; *g; g++)
-            if (risk_has(text, len, *g))
+            if (memmem(text, len, *g, strlen(*g)))
                 s->has_pickle_payload = true;
     }
     if (risk_blob(text, len))
@@ -2374,8 +2374,9 @@ static const char *const risk_sh_inline[] = {"perl", "ruby", "php", "lua", "awk"
                                              "mawk", "nawk", NULL};
 /* What in inline perl/ruby/php/lua/awk code runs a command the script itself never names. */
 static const char *const risk_sh_inline_spawn[] = {
-    "system(", "system (", "exec(", "popen(", "shell_exec", "passthru", "proc_open", "qx(",
-    "qx{", "qx/", "%x(", "%x{", "`", "| getline", "|getline", "|&", "spawn(", NULL};
+    "system(", "system (", "system \"", "system '", "exec(", "exec \"", "popen(",
+    "shell_exec(", "passthru(", "proc_open(", "qx(", "qx{", "qx/", "%x(", "%x{", "`",
+    "| getline", "|getline", "|&", "spawn(", NULL};
 
 static bool risk_sh_decoder(const struct risk_scan *s, const struct risk_cmd *c)
 {
@@ -2589,8 +2590,13 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
                                        risk_has(t->p, t->len, "fsockopen")))
                 risk_add(s, "network", c->line, RISK_HIGH);
             /* awk 'BEGIN { system("id") }': a command hidden from the script's own rules */
-            for (const char *const *m = risk_sh_inline_spawn; t->kind == TK_WORD && *m; m++) {
-                if (risk_has(t->p, t->len, *m)) {
+            bool maybe = t->kind == TK_WORD && (memchr(t->p, '(', t->len) ||
+                                                memchr(t->p, '`', t->len) ||
+                                                memchr(t->p, '|', t->len) ||
+                                                memmem(t->p, t->len, "system", 6));
+
+            for (const char *const *m = risk_sh_inline_spawn; maybe && *m; m++) {
+                if (memmem(t->p, t->len, *m, strlen(*m))) {
                     risk_add(s, "process_spawn", c->line, RISK_MEDIUM);
                     risk_sh_inline_commands(s, t);
                     break;
