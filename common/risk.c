@@ -85,6 +85,9 @@ struct risk_scan {
     bool has_network;
     bool has_nonce, has_hash, has_target;
     uint32_t nonce_line;
+    bool has_spawn_module;    /* node: child_process or cluster is loaded */
+    bool has_pickle_payload;  /* a literal holds a pickle that calls os.system and kin */
+    uint32_t unpickle_line;   /* python: the first pickle.loads() and kin, 0 when none */
 };
 
 /* ==== Levels and findings ==== */
@@ -428,6 +431,13 @@ static size_t risk_count_x_escapes(const char *text, size_t len)
 }
 
 /* A literal's content (or a shell word): host paths, /dev/tcp, miners, blobs. */
+/* A pickle's GLOBAL opcode naming a command runner, as written in a literal (protocol 0,
+ * "\n" escaped): unpickling it runs the command. */
+static const char *const risk_pickle_globals[] = {
+    "os\\nsystem", "posix\\nsystem", "nt\\nsystem", "os\\npopen", "posix\\npopen",
+    "os\\nexec", "posix\\nexec", "subprocess\\n", "builtins\\neval", "builtins\\nexec",
+    "__builtin__\\neval", "__builtin__\\nexec", "builtins\\n__import__", NULL};
+
 static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_t line)
 {
     enum risk_level worst = RISK_NONE;
@@ -452,6 +462,12 @@ static void risk_text(struct risk_scan *s, const char *text, size_t len, uint32_
         for (const char *const *m = risk_mining_names; *m; m++)
             if (risk_has(text, len, *m))
                 risk_add(s, "crypto_mining", line, RISK_HIGH);
+    }
+    /* only python unpickles, and a protocol-0 pickle in a literal has "\n" escapes */
+    if (s->lang == LANG_PYTHON && !s->has_pickle_payload && memmem(text, len, "\\n", 2)) {
+        for (const char *const *g = risk_pickle_globals; *g; g++)
+            if (memmem(text, len, *g, strlen(*g)))
+                s->has_pickle_payload = true;
     }
     if (risk_blob(text, len))
         risk_add(s, "obfuscated_loader", line, RISK_LOW);
@@ -490,9 +506,16 @@ static void risk_ident_common(struct risk_scan *s, const struct risk_tok *t)
     }
 }
 
+/* A hash loop over a nonce is also every proof-of-work exercise; alone it is low. What makes
+ * it mining is somewhere to send the result: with network use in the file it is high, and
+ * critical with a difficulty or hashrate name. Pool URLs and miner names are judged apart. */
 static void risk_mining_loop(struct risk_scan *s)
 {
-    if (s->has_nonce && s->has_hash)
+    if (!s->has_nonce || !s->has_hash)
+        return;
+    if (!s->has_network)
+        risk_add(s, "crypto_mining", s->nonce_line, RISK_LOW);
+    else
         risk_add(s, "crypto_mining", s->nonce_line, s->has_target ? RISK_CRITICAL : RISK_HIGH);
 }
 
@@ -796,6 +819,9 @@ static void risk_module_use(struct risk_scan *s, const char *name, size_t len, u
         len -= 5;
     }
     risk_denied(s, name, len, line);
+    if (s->lang == LANG_NODE && (risk_module_match(name, len, "child_process") ||
+                                 risk_module_match(name, len, "cluster")))
+        s->has_spawn_module = true;
     for (; table->name; table++)
         if (risk_module_match(name, len, table->name))
             risk_add(s, table->rule, line, table->severity);
@@ -809,6 +835,9 @@ static void risk_scan_source(enum risk_lang lang, const char *src, size_t n, uin
 
 /* ==== Eval sites ==== */
 
+static const char *const risk_encode_idents[] = {
+    "dumps", "dump", "compress", "b64encode", "urlsafe_b64encode", "b32encode", "b16encode",
+    "a85encode", "b85encode", "encodebytes", "hexlify", "b2a_base64", "b2a_hex", NULL};
 static const char *const risk_decode_idents[] = {
     "b64decode", "b32decode", "b16decode", "a85decode", "b85decode", "decodebytes",
     "decodestring", "urlsafe_b64decode", "decompress", "unhexlify", "fromhex", "a2b_base64",
@@ -835,6 +864,12 @@ static int risk_classify(struct risk_scan *s, size_t from, size_t to)
             const char *last = a ? strrchr(a->target, '.') : NULL;
 
             last = last ? last + 1 : a ? a->target : NULL;
+            /* pickle.dumps(x), zlib.compress(x): encoding, the opposite of a decoder */
+            if (i + 2 < to && risk_punct(&s->toks[i + 1], ".") &&
+                risk_tok_in(&s->toks[i + 2], risk_encode_idents)) {
+                i += 2;
+                continue;
+            }
             if (risk_tok_in(t, risk_decode_idents) ||
                 (last && risk_in(last, strlen(last), risk_decode_idents)))
                 return TAINT_DECODED;
@@ -920,30 +955,140 @@ static void risk_assignment(struct risk_scan *s, size_t name, size_t eq)
 }
 
 /* A subscript by a constant that names a dangerous function: builtins['exec'],
- * globalThis['ev' + 'al'], cp['exe' + 'c']. */
+ * globalThis['ev' + 'al'], cp['exe' + 'c']. A name that is also an ordinary key (exec, eval,
+ * popen) counts only on a namespace of code (risk_subscript_owner); one that is not
+ * (constructor, __import__) counts on anything. */
 static const char *const risk_subscript_names[] = {
     "exec", "eval", "__import__", "popen", "execSync", "spawnSync", "execFileSync",
-    "binding", "constructor", "__builtins__", "fromCharCode", NULL};
+    "binding", "constructor", "__builtins__", "fromCharCode", "system", "spawn", "execFile",
+    "compile", "getattr", "Function", "require", NULL};
+static const char *const risk_subscript_always[] = {
+    "__import__", "binding", "constructor", "__builtins__", "fromCharCode", "execSync",
+    "spawnSync", "execFileSync", NULL};
 static const char *const risk_built_names[] = {
     "system", "exec", "eval", "popen", "spawn", "fork", "execSync", "spawnSync", "execFile",
     "require", "child_process", "constructor", "Function", "__import__", "getattr",
     "subprocess", "socket", "compile", "__builtins__", "builtins", "os", "pty", "execv",
     "execve", "binding", "mainModule", "process", NULL};
 
+/* Objects whose members are code: the globals, the builtins, modules. (Not python's self,
+ * an ordinary instance there; nor node's module, whose exports are the program's own.) */
+static const char *const risk_py_namespaces[] = {
+    "builtins", "__builtins__", "os", "posix", "nt", "subprocess", "sys", "pty", "importlib",
+    "ctypes", "socket", "commands", "platform", NULL};
+static const char *const risk_js_namespaces[] = {
+    "globalThis", "global", "window", "self", "process", "child_process", "require", NULL};
+/* Calls whose result is a namespace: globals()['exec'], vars(os)['system']. */
+static const char *const risk_namespace_calls[] = {
+    "globals", "locals", "vars", "require", "__import__", "getattr", "import_module",
+    "getBuiltinModule", "import", NULL};
+
+static bool risk_namespace_root(const struct risk_scan *s, const char *qual)
+{
+    size_t n = strcspn(qual, ".");
+
+    return risk_in(qual, n, s->lang == LANG_PYTHON ? risk_py_namespaces : risk_js_namespaces);
+}
+
+/* Whether the object subscripted at open is a namespace of code. ret_module gets the module
+ * whose members the subscript picks when that is known (os for os.__dict__[...] and
+ * vars(os)[...]), else "". */
+static bool risk_subscript_owner(struct risk_scan *s, size_t open, char *ret_module, size_t cap)
+{
+    size_t k = open - 1;
+    char qual[RISK_QUAL];
+
+    ret_module[0] = 0;
+    if (risk_punct(&s->toks[k], ")")) {
+        int depth = 0;
+        size_t stop = k > 64 ? k - 64 : 0;
+
+        for (; k > stop; k--) {
+            depth += risk_bracket(&s->toks[k]);
+            if (depth == 0)
+                break;
+        }
+        if (depth != 0 || k == 0 || s->toks[k - 1].kind != TK_IDENT ||
+            !risk_tok_in(&s->toks[k - 1], risk_namespace_calls))
+            return false;
+        /* vars(os): the members of the module named by the argument */
+        if (risk_eq(&s->toks[k - 1], "vars") && k + 2 < open && s->toks[k + 1].kind == TK_IDENT &&
+            risk_qualify(s, k + 1, qual, sizeof(qual)) == open - 1)
+            snprintf(ret_module, cap, "%s", qual);
+        return true;
+    }
+    if (s->toks[k].kind != TK_IDENT)
+        return false;
+    while (k >= 2 && risk_punct(&s->toks[k - 1], ".") && s->toks[k - 2].kind == TK_IDENT)
+        k -= 2;
+    if (risk_qualify(s, k, qual, sizeof(qual)) != open)
+        return false;
+    if (!risk_namespace_root(s, qual))
+        return false;
+    /* os.__dict__[...]: the members of os */
+    size_t len = strlen(qual);
+
+    if (len > 9 && !strcmp(qual + len - 9, ".__dict__"))
+        snprintf(ret_module, cap, "%.*s", (int)(len - 9), qual);
+    else if (!strchr(qual, '.') || !strcmp(qual, "sys.modules"))
+        snprintf(ret_module, cap, "%s", qual);
+    return true;
+}
+
+static bool risk_py_member(struct risk_scan *s, const char *qual, size_t at);
+
 static void risk_subscript(struct risk_scan *s, size_t open)
 {
-    char name[RISK_QUAL];
+    char name[RISK_QUAL], module[RISK_QUAL], qual[2 * RISK_QUAL + 2];
     /* a name built from pieces is short: a long subscript is not one */
     size_t close = risk_close(s, open, s->ntoks - open > 16 ? open + 16 : s->ntoks);
     int pieces = close > open + 1 && risk_punct(&s->toks[close - 1], "]")
                      ? risk_fold(s, open + 1, close - 1, name, sizeof(name))
                      : 0;
     size_t len = strlen(name);
+    bool owner;
 
-    if (pieces == 1 && risk_in(name, len, risk_subscript_names))
+    if (!pieces)
+        return;
+    if (pieces > 1) {
+        if (risk_in(name, len, risk_built_names))
+            risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+        return;
+    }
+    if (risk_in(name, len, risk_subscript_always)) {
         risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
-    else if (pieces > 1 && risk_in(name, len, risk_built_names))
+        return;
+    }
+    owner = risk_subscript_owner(s, open, module, sizeof(module));
+    if (owner && risk_in(name, len, risk_subscript_names))
         risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+    if (s->lang != LANG_PYTHON || !owner)
+        return;
+    if (!strcmp(module, "sys.modules")) {
+        /* sys.modules['os'] is the module os: used as an import is, and m = sys.modules['os']
+         * makes m its alias */
+        size_t k = open - 1;
+
+        while (k >= 2 && risk_punct(&s->toks[k - 1], ".") && s->toks[k - 2].kind == TK_IDENT)
+            k -= 2;
+        risk_module_use(s, name, len, s->toks[open].line, 1);
+        if (k >= 2 && risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT &&
+            (k == 2 || s->toks[k - 3].line != s->toks[k - 2].line) &&
+            (close >= s->ntoks || s->toks[close].line != s->toks[open].line))
+            risk_alias(s, &s->toks[k - 2], name);
+        /* sys.modules['os'].system: the module looked up by name */
+        if (close + 1 < s->ntoks && risk_punct(&s->toks[close], ".") &&
+            s->toks[close + 1].kind == TK_IDENT) {
+            risk_join(qual, sizeof(qual), name, s->toks[close + 1].p, s->toks[close + 1].len);
+            if (risk_py_member(s, qual, close + 1))
+                risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+        }
+    } else if (module[0]) {
+        /* vars(os)['system'], os.__dict__['system']: the member itself */
+        snprintf(qual, sizeof(qual), "%s.%s", module, name);
+        if (risk_py_member(s, qual, open))
+            risk_add(s, "obfuscated_loader", s->toks[open].line, RISK_HIGH);
+    }
 }
 
 /* walk('/'), readdirSync('/'), opendir("/"): the literal at i is the whole file system. */
@@ -1223,7 +1368,13 @@ static bool risk_member_match(const char *qual, const char *name)
 static bool risk_py_member(struct risk_scan *s, const char *qual, size_t at)
 {
     uint32_t line = s->toks[at].line;
+    char as_os[RISK_QUAL + 8];
 
+    /* posix (nt on Windows) is the module os re-exports: posix.system is os.system */
+    if (!strncmp(qual, "posix.", 6) || !strncmp(qual, "nt.", 3)) {
+        snprintf(as_os, sizeof(as_os), "os.%s", strchr(qual, '.') + 1);
+        qual = as_os;
+    }
     if (!strcmp(qual, "os.fork") || !strcmp(qual, "pty.fork")) {
         risk_fork_call(s, line, risk_py_in_loop(s, at));
         return true;
@@ -1402,11 +1553,33 @@ static void risk_py_getattr(struct risk_scan *s, size_t open)
     }
 }
 
+/* pickle.loads(x): unpickling runs whatever the pickle names. Of decoded or fetched text it
+ * is a loader (critical); of a literal, a hand-written pickle (high). Any other argument is
+ * ordinary (a round trip through pickle.dumps), unless a literal in the file holds a pickle
+ * that runs a command (judged at the end). */
+static void risk_py_unpickle(struct risk_scan *s, size_t open)
+{
+    size_t end = risk_first_arg_end(s, open);
+    uint32_t line = s->toks[open].line;
+    int kind = risk_classify(s, open + 1, end);
+
+    if (!s->unpickle_line)
+        s->unpickle_line = line;
+    if (kind != TAINT_NONE)
+        risk_add(s, "obfuscated_loader", line, RISK_CRITICAL);
+    else if (end == open + 2 && s->toks[open + 1].kind == TK_STR)
+        risk_add(s, "obfuscated_loader", line, RISK_HIGH);
+}
+
 static void risk_py_rules(struct risk_scan *s)
 {
     static const char *const evals[] = {"eval", "exec", "compile", "execfile", "builtins.exec",
                                         "builtins.eval", "__builtins__.exec",
                                         "__builtins__.eval", NULL};
+    static const char *const unpickles[] = {"pickle.loads", "pickle.load", "pickle.Unpickler",
+                                            "_pickle.loads", "_pickle.load", "cPickle.loads",
+                                            "cPickle.load", "dill.loads", "dill.load",
+                                            "cloudpickle.loads", "jsonpickle.decode", NULL};
 
     for (size_t i = 0; i < s->ntoks && !s->err; i++) {
         const struct risk_tok *t = &s->toks[i];
@@ -1451,6 +1624,8 @@ static void risk_py_rules(struct risk_scan *s)
             risk_py_import_call(s, next);
         else if (call && !strcmp(qual, "getattr"))
             risk_py_getattr(s, next);
+        else if (call && risk_in(qual, strlen(qual), unpickles))
+            risk_py_unpickle(s, next);
 
         /* e = eval, run = os.system: the new name stands for the old. */
         if (next == i + 1 && next + 2 < s->ntoks && risk_punct(&s->toks[next], "=") &&
@@ -1461,7 +1636,8 @@ static void risk_py_rules(struct risk_scan *s)
             if (after >= s->ntoks || s->toks[after].line != t->line ||
                 !risk_punct(&s->toks[after], "(")) {
                 if (risk_in(target, strlen(target), evals) || !strcmp(target, "__import__") ||
-                    !strcmp(target, "getattr") || strchr(target, '.'))
+                    !strcmp(target, "getattr") || strchr(target, '.') ||
+                    risk_namespace_root(s, target))
                     risk_alias(s, t, target);
             }
         }
@@ -1600,6 +1776,47 @@ static void risk_js_require(struct risk_scan *s, size_t open)
         risk_add(s, "dynamic_import", s->toks[open].line, RISK_MEDIUM);
 }
 
+/* x.constructor(...) at i reaches Function when x is a function: the trick. It is taken for a
+ * class making another of its kind, as copies and clones do, when x is `this` (a method's own
+ * object) or the call follows `new`, and no argument is text that could be code: a literal,
+ * or fetched or decoded text. */
+static bool risk_js_own_class(struct risk_scan *s, size_t i)
+{
+    size_t close;
+
+    if (i < 2 || s->toks[i - 2].kind != TK_IDENT || i + 1 >= s->ntoks ||
+        !risk_punct(&s->toks[i + 1], "("))
+        return false;
+    if (!risk_eq(&s->toks[i - 2], "this") && (i < 3 || !risk_eq(&s->toks[i - 3], "new")))
+        return false;
+    close = risk_close(s, i + 1, s->ntoks);
+    for (size_t k = i + 2; k < close; k++)
+        if (s->toks[k].kind == TK_STR)
+            return false;
+    return risk_classify(s, i + 2, close > i + 2 ? close - 1 : i + 2) == TAINT_NONE;
+}
+
+/* createRequire(...) at i makes a require: called at once (createRequire(f)('x')), its
+ * argument is judged as require's; assigned (const r = ...createRequire(f)), the name
+ * becomes an alias of require. */
+static void risk_js_create_require(struct risk_scan *s, size_t i)
+{
+    size_t close = risk_close(s, i + 1, s->ntoks);
+    size_t k = i;
+
+    if (close < s->ntoks && risk_punct(&s->toks[close], "(")) {
+        risk_js_require(s, close);
+        return;
+    }
+    /* back over the statement to `name =` on its line */
+    while (k > 1 && s->toks[k - 1].line == s->toks[i].line && !risk_punct(&s->toks[k - 1], ";") &&
+           !(risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT))
+        k--;
+    if (k > 1 && risk_punct(&s->toks[k - 1], "=") && s->toks[k - 2].kind == TK_IDENT &&
+        s->toks[k - 2].line == s->toks[i].line)
+        risk_alias(s, &s->toks[k - 2], "require");
+}
+
 static void risk_js_rules(struct risk_scan *s)
 {
     static const char *const evals[] = {"eval", "Function", "runInThisContext",
@@ -1625,6 +1842,11 @@ static void risk_js_rules(struct risk_scan *s)
         if (risk_eq(t, "require") && call &&
             (!member || (prev2 && (risk_eq(prev2, "module") || risk_eq(prev2, "mainModule")))))
             risk_js_require(s, i + 1);
+        else if (risk_eq(t, "getBuiltinModule") && call && member && prev2 &&
+                 risk_eq(prev2, "process"))
+            risk_js_require(s, i + 1);
+        else if (risk_eq(t, "createRequire") && call)
+            risk_js_create_require(s, i);
         else if (risk_eq(t, "import") && call && !member)
             risk_js_require(s, i + 1);
         else if ((risk_eq(t, "import") || risk_eq(t, "export")) && !member && !call) {
@@ -1648,7 +1870,7 @@ static void risk_js_rules(struct risk_scan *s)
         } else if (risk_tok_in(t, process_native) && member && prev2 &&
                    risk_eq(prev2, "process")) {
             risk_add(s, "native_code", t->line, RISK_HIGH);
-        } else if (risk_eq(t, "constructor") && member &&
+        } else if (risk_eq(t, "constructor") && member && !risk_js_own_class(s, i) &&
                    ((i + 1 < s->ntoks && risk_punct(&s->toks[i + 1], "(")) ||
                     (i + 2 < s->ntoks && risk_punct(&s->toks[i + 1], ".") &&
                      risk_eq(&s->toks[i + 2], "constructor")))) {
@@ -1660,8 +1882,9 @@ static void risk_js_rules(struct risk_scan *s)
         } else if ((risk_eq(t, "WebSocket") || risk_eq(t, "XMLHttpRequest")) && !member) {
             risk_add(s, "network", t->line, RISK_MEDIUM);
         } else if (risk_eq(t, "fork") && call && member) {
-            /* cp.fork() in a loop spawns without end */
-            if (risk_loops_inside(&loops))
+            /* cp.fork() in a loop spawns without end; a fork() method of the program's own
+             * (repo.fork()) is nothing unless a module that spawns is loaded */
+            if (risk_loops_inside(&loops) && s->has_spawn_module)
                 risk_add(s, "fork_bomb", t->line, RISK_CRITICAL);
         } else if (risk_eq(t, "fromCharCode") && call) {
             size_t close = risk_close(s, i + 1, s->ntoks);
@@ -1698,6 +1921,14 @@ static void risk_js_rules(struct risk_scan *s)
 
             if (v->kind == TK_IDENT && bare && (risk_eq(v, "eval") || risk_eq(v, "Function")))
                 risk_alias(s, t, "eval");
+            /* const g = globalThis: g['eval'] is a subscript of the globals */
+            else if (v->kind == TK_IDENT && bare && risk_tok_in(v, risk_js_namespaces) &&
+                     (i + 3 >= s->ntoks || !risk_punct(&s->toks[i + 3], "."))) {
+                char ns[32];
+
+                snprintf(ns, sizeof(ns), "%.*s", (int)v->len, v->p);
+                risk_alias(s, t, ns);
+            }
             risk_assignment(s, i, i + 1);
         }
         if (!member && i + 2 < s->ntoks && risk_punct(&s->toks[i + 1], "+") &&
@@ -1708,6 +1939,8 @@ static void risk_js_rules(struct risk_scan *s)
 
             if (a && !strcmp(a->target, "eval"))
                 risk_eval_site(s, i + 1, t->line);
+            else if (a && !strcmp(a->target, "require"))
+                risk_js_require(s, i + 1);
         }
     }
 }
@@ -2137,7 +2370,13 @@ static const char *const risk_sh_shells[] = {
 static const char *const risk_sh_wrappers[] = {
     "sudo", "env", "nohup", "command", "builtin", "time", "nice", "xargs", "timeout", "stdbuf",
     "setsid", "!", "then", "do", "else", "elif", "if", "while", "until", "{", NULL};
-static const char *const risk_sh_inline[] = {"perl", "ruby", "php", "lua", "awk", "gawk", NULL};
+static const char *const risk_sh_inline[] = {"perl", "ruby", "php", "lua", "awk", "gawk",
+                                             "mawk", "nawk", NULL};
+/* What in inline perl/ruby/php/lua/awk code runs a command the script itself never names. */
+static const char *const risk_sh_inline_spawn[] = {
+    "system(", "system (", "system \"", "system '", "exec(", "exec \"", "popen(",
+    "shell_exec(", "passthru(", "proc_open(", "qx(", "qx{", "qx/", "%x(", "%x{", "`",
+    "| getline", "|getline", "|&", "spawn(", NULL};
 
 static bool risk_sh_decoder(const struct risk_scan *s, const struct risk_cmd *c)
 {
@@ -2277,6 +2516,35 @@ static void risk_sh_embedded(struct risk_scan *s, const struct risk_cmd *c)
     }
 }
 
+/* The constant commands in inline code's system("...") calls, scanned as shell code: so that
+ * awk 'BEGIN { system("curl ... | sh") }' is judged as the pipeline it runs. */
+static void risk_sh_inline_commands(struct risk_scan *s, const struct risk_tok *t)
+{
+    const char *end = t->p + t->len;
+
+    if (s->depth >= RISK_MAX_DEPTH)
+        return;
+    for (const char *p = t->p; p + 8 <= end; p++) {
+        const char *q, *from;
+
+        if (memcmp(p, "system", 6))
+            continue;
+        q = p + 6;
+        while (q < end && (*q == ' ' || *q == '(' || *q == '\t'))
+            q++;
+        if (q >= end || (*q != '"' && *q != '\''))
+            continue;
+        from = ++q;
+        while (q < end && *q != from[-1])
+            q += *q == '\\' && q + 1 < end ? 2 : 1;
+        if (q > end)
+            q = end;
+        risk_scan_source(LANG_SH, from, (size_t)(q - from), t->line, s->denied, s->report,
+                         s->depth + 1, &s->err);
+        p = q < end ? q : end - 1;
+    }
+}
+
 static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t ncmds, size_t ci)
 {
     struct risk_cmd *c = &cmds[ci];
@@ -2321,6 +2589,19 @@ static void risk_sh_command(struct risk_scan *s, struct risk_cmd *cmds, size_t n
                                        risk_has(t->p, t->len, "/inet/tcp") ||
                                        risk_has(t->p, t->len, "fsockopen")))
                 risk_add(s, "network", c->line, RISK_HIGH);
+            /* awk 'BEGIN { system("id") }': a command hidden from the script's own rules */
+            bool maybe = t->kind == TK_WORD && (memchr(t->p, '(', t->len) ||
+                                                memchr(t->p, '`', t->len) ||
+                                                memchr(t->p, '|', t->len) ||
+                                                memmem(t->p, t->len, "system", 6));
+
+            for (const char *const *m = risk_sh_inline_spawn; maybe && *m; m++) {
+                if (memmem(t->p, t->len, *m, strlen(*m))) {
+                    risk_add(s, "process_spawn", c->line, RISK_MEDIUM);
+                    risk_sh_inline_commands(s, t);
+                    break;
+                }
+            }
         }
     }
     risk_sh_embedded(s, c);
@@ -2537,6 +2818,8 @@ static void risk_scan_source(enum risk_lang lang, const char *src, size_t n, uin
         risk_eval_judge(s);
         risk_mining_loop(s);
     }
+    if (s->unpickle_line && s->has_pickle_payload)
+        risk_add(s, "obfuscated_loader", s->unpickle_line, RISK_CRITICAL);
     if (s->err)
         *err = s->err;
 

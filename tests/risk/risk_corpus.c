@@ -2,7 +2,8 @@
  * samples and how many flagged (level >= medium); the detection rate on risky samples and the
  * false-alarm rate on benign ones, for the main set and the held-out set; every miss and
  * false alarm with its findings; and the scan cost. Exits 1 unless the main set detects at
- * least 99 % and false-alarms under 5 %; the held-out rates are reported, not asserted.
+ * least 99 % and false-alarms under 5 %; the held-out and red-team (redteam/: cases a red-team
+ * run found) rates are reported, not asserted.
  *
  *   risk_corpus CORPUS_DIR */
 #include <stdbool.h>
@@ -18,11 +19,16 @@
 #define CORPUS_MAX_FILES 4096
 #define CORPUS_RUNS 5   /* scans per file for its cost; the median is kept */
 
+enum { CORPUS_MAIN, CORPUS_HELDOUT, CORPUS_REDTEAM };
+
+static const char *const corpus_set_names[] = {"main", "held-out", "red-team"};
+
 struct corpus_file {
     char *path;        /* relative to the corpus dir */
     const char *lang;
     char category[64]; /* "benign", or the risky sample's folder */
-    bool heldout, risky;
+    int set;           /* CORPUS_MAIN, CORPUS_HELDOUT or CORPUS_REDTEAM */
+    bool risky;
     unsigned char *data;
     size_t size;
 };
@@ -78,8 +84,15 @@ static int corpus_visit(const char *path, const struct stat *st, int type, struc
     if (type != FTW_F || !lang || corpus_count == CORPUS_MAX_FILES)
         return 0;
     cf = &corpus_files[corpus_count];
-    cf->heldout = !strncmp(rel, "heldout/", 8);
-    rest = cf->heldout ? rel + 8 : rel;
+    cf->set = CORPUS_MAIN;
+    rest = rel;
+    if (!strncmp(rel, "heldout/", 8)) {
+        cf->set = CORPUS_HELDOUT;
+        rest = rel + 8;
+    } else if (!strncmp(rel, "redteam/", 8)) {
+        cf->set = CORPUS_REDTEAM;
+        rest = rel + 8;
+    }
     cf->risky = !strncmp(rest, "risky/", 6);
     if (!cf->risky && strncmp(rest, "benign/", 7))
         return 0;
@@ -137,19 +150,19 @@ struct corpus_tally {
 };
 
 /* Prints one set's table and its misses and false alarms; returns the two rates. */
-static int corpus_report_set(bool heldout, double *detection, double *false_alarms)
+static int corpus_report_set(int set, double *detection, double *false_alarms)
 {
     struct corpus_tally tallies[64];
     size_t ntallies = 0, risky = 0, caught = 0, benign = 0, alarms = 0;
 
-    printf("\n== %s set ==\n", heldout ? "held-out" : "main");
+    printf("\n== %s set ==\n", corpus_set_names[set]);
     for (size_t i = 0; i < corpus_count; i++) {
         struct corpus_file *cf = &corpus_files[i];
         struct risk_report r = {0};
         struct corpus_tally *t = NULL;
         bool flagged;
 
-        if (cf->heldout != heldout)
+        if (cf->set != set)
             continue;
         if (risk_scan(cf->lang, cf->data, cf->size, NULL, &r) < 0)
             return -ENOMEM;
@@ -261,8 +274,8 @@ static int corpus_cost(void)
 
 int main(int argc, char **argv)
 {
-    double detection, false_alarms, held_detection, held_false;
-    int main_n, held_n;
+    double detection, false_alarms, held_detection, held_false, red_detection, red_false;
+    int main_n, held_n, red_n;
 
     if (argc != 2) {
         fprintf(stderr, "usage: risk_corpus CORPUS_DIR\n");
@@ -277,9 +290,10 @@ int main(int argc, char **argv)
     }
     qsort(corpus_files, corpus_count, sizeof(corpus_files[0]), corpus_cmp_path);
 
-    main_n = corpus_report_set(false, &detection, &false_alarms);
-    held_n = corpus_report_set(true, &held_detection, &held_false);
-    if (main_n < 0 || held_n < 0 || corpus_cost() < 0) {
+    main_n = corpus_report_set(CORPUS_MAIN, &detection, &false_alarms);
+    held_n = corpus_report_set(CORPUS_HELDOUT, &held_detection, &held_false);
+    red_n = corpus_report_set(CORPUS_REDTEAM, &red_detection, &red_false);
+    if (main_n < 0 || held_n < 0 || red_n < 0 || corpus_cost() < 0) {
         fprintf(stderr, "out of memory\n");
         return 2;
     }
@@ -288,6 +302,8 @@ int main(int argc, char **argv)
            detection, false_alarms);
     printf("held-out (reported only): detection %.1f %%, false alarms %.1f %%\n",
            held_detection, held_false);
+    printf("red-team (reported only): detection %.1f %%, false alarms %.1f %%\n", red_detection,
+           red_false);
     if (main_n == 0 || detection < 99.0 || false_alarms >= 5.0) {
         printf("FAIL\n");
         return 1;

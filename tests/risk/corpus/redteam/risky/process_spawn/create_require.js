@@ -1,0 +1,2 @@
+const r = require("module").createRequire(__filename);
+console.log(r("child_" + "process").execSync("id").toString());
