@@ -506,15 +506,17 @@ static void risk_ident_common(struct risk_scan *s, const struct risk_tok *t)
     }
 }
 
-/* A hash loop over a nonce is also every proof-of-work exercise; alone it is low. What makes
- * it mining is somewhere to send the result: with network use in the file it is high, and
- * critical with a difficulty or hashrate name. Pool URLs and miner names are judged apart. */
+/* A hash loop over a nonce is a mining loop, and also every proof-of-work exercise: alone
+ * it is medium (reported, and flagged, but below the reject_at high a strict tenant would
+ * use). Somewhere to send the result makes it mining for sure: with network use in the file
+ * it is high, and critical with a difficulty or hashrate name. Pool URLs and miner names
+ * are judged apart. */
 static void risk_mining_loop(struct risk_scan *s)
 {
     if (!s->has_nonce || !s->has_hash)
         return;
     if (!s->has_network)
-        risk_add(s, "crypto_mining", s->nonce_line, RISK_LOW);
+        risk_add(s, "crypto_mining", s->nonce_line, RISK_MEDIUM);
     else
         risk_add(s, "crypto_mining", s->nonce_line, s->has_target ? RISK_CRITICAL : RISK_HIGH);
 }

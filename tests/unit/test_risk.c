@@ -258,7 +258,9 @@ Test(risk, an_ordinary_key_named_exec_is_no_loader)
     expect_rule("python", "import os\no = os\no.system('id')\n", "process_spawn", 3);
 }
 
-Test(risk, a_local_proof_of_work_is_no_mining)
+/* A local proof of work cannot be told from a mining loop: medium, below a strict tenant's
+ * reject_at high; with the network it is high. */
+Test(risk, a_local_proof_of_work_is_medium_and_with_a_network_high)
 {
     static const char pow[] = "import hashlib\n"
                               "def proof_of_work(data, zeros):\n"
@@ -270,8 +272,10 @@ Test(risk, a_local_proof_of_work_is_no_mining)
                               "            return nonce_count\n"
                               "        nonce_count += 1\n";
     char net[sizeof(pow) + 64];
+    struct risk_report local = scan("python", pow);
 
-    expect_quiet("python", pow);
+    cr_expect_eq(local.level, RISK_MEDIUM, "level %s", risk_level_name(local.level));
+    risk_report_clear(&local);
     snprintf(net, sizeof(net), "import socket\n%s", pow);
     expect_rule("python", net, "crypto_mining", 4);
     expect_rule("python", "import hashlib\nnonce = 0\nurl = 'stratum+tcp://pool:3333'\n",
