@@ -412,7 +412,7 @@ static const char jobq_bury_script[] =
  *   host   ARGV[13] the tenant's breaker settings (brk_settings_format)   ARGV[14] the host
  *   ARGV[15] the host breaker's settings (the policy's defaults)   ARGV[16] "1" when the
  *   caller has no supervisor to count its answers (the intake): a stored one is counted in
- *   ccx:finished here
+ *   ccx:finished here   ARGV[17] the result's tenant
  * A token that is not the entry's any more means another worker has the job now: nothing
  * is written, whatever the first run found. No lease at all means nobody else holds one:
  * another holder finished (then SET NX keeps its answer) or Redis lost its data (then this
@@ -452,10 +452,9 @@ static const char jobq_finish_script[] =
     "    redis.call(unpack(add))\n"
     "end\n"
     "if stored and ARGV[16] == '1' then\n"
-    "    local status = cmsgpack.unpack(ARGV[1]).status or 'unknown'\n"
-    "    local who = tenant or cmsgpack.unpack(ARGV[1]).tenant or 'default'\n"
-    "    redis.call('HINCRBY', '" KEY_FINISHED "', status, 1)\n"
-    "    redis.call('HINCRBY', '" KEY_FINISHED_TENANT_PREFIX "' .. who, status, 1)\n"
+    "    local who = tenant or ARGV[17]\n"
+    "    redis.call('HINCRBY', '" KEY_FINISHED "', ARGV[7], 1)\n"
+    "    redis.call('HINCRBY', '" KEY_FINISHED_TENANT_PREFIX "' .. who, ARGV[7], 1)\n"
     "    redis.call('ZADD', '" KEY_FINISHED_TENANTS "', string.format('%.0f', now), who)\n"
     "end\n"
     "if tenant and stored and ARGV[10] == '1' then\n"
@@ -1899,7 +1898,7 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
                            batch->finished.data, batch->maxlen, batch->breaker.counted,
                            batch->breaker.tenant_failed, batch->breaker.host_failed,
                            batch->breaker.settings, jobq->host, batch->breaker.host_settings,
-                           jobq->slot < 0 ? "1" : "0" };
+                           jobq->slot < 0 ? "1" : "0", batch->tenant };
     const char *bury[] = { "EVAL", jobq_bury_script, "8", batch->result_key, batch->reply_key,
                            KEY_JOBS, KEY_LEASES, batch->lease_key, KEY_DEAD, KEY_STATS,
                            KEY_EVENTS, batch->result.data, batch->ttl, KEY_WORKER_GROUP,
@@ -1911,7 +1910,7 @@ static int jobq_batch_append_script(struct jobq *jobq, const struct jobq_batch *
                            batch->breaker.host_failed, batch->breaker.settings,
                            batch->breaker.host_settings };
     const char **argv = batch->bury ? bury : eval;
-    int argc = batch->bury ? 34 : 24;
+    int argc = batch->bury ? 34 : 25;
     int result_at = batch->bury ? 11 : 8;
     int event_at = batch->bury ? 19 : -1;
     int finished_at = batch->bury ? 28 : 15;
