@@ -15,16 +15,13 @@ import sys
 import threading
 import time
 import urllib.request
-import uuid
-
-import msgpack
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 
 from fleet import Fleet, free_port, require_root  # noqa: E402
+from hosts import run_jobs  # noqa: E402
 
-HELLO = b"print('hello')\n"
 BEAT_S = 1.0  # the supervisor's default --beat-ms
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -42,25 +39,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def run_jobs(r, jobs):
-    """Pipelines jobs Python hello jobs, waits for every reply. Returns (seconds, not ok)."""
-    prefix = "ops-" + uuid.uuid4().hex[:8]
-    ids = [f"{prefix}-{i}" for i in range(jobs)]
-    start = time.monotonic()
-    pipe = r.pipeline(transaction=False)
-    for job_id in ids:
-        pipe.xadd("ccx:jobs", {"job": msgpack.packb({"id": job_id, "language": "python",
-                                                     "source": HELLO}, use_bin_type=True)})
-    pipe.execute()
-    not_ok = 0
-    for job_id in ids:
-        reply = r.blpop([f"ccx:reply:{job_id}"], timeout=300)
-        if reply is None:
-            raise RuntimeError(f"no reply for {job_id} within 300 s")
-        not_ok += msgpack.unpackb(reply[1], raw=False)["status"] != "ok"
-    return time.monotonic() - start, not_ok
 
 
 class Scraper(threading.Thread):
