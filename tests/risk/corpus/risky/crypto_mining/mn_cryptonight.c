@@ -1,6 +1,11 @@
 #include <stdio.h>
 
-static void cryptonight_hash(const void *in, size_t n, unsigned char *out) { (void)in; (void)n; out[0] = 0; }
+static void cryptonight_hash(const void *in, size_t n, unsigned char *out)
+{
+    (void)in;
+    (void)n;
+    out[0] = 0;
+}
 
 int main(void)
 {
