@@ -235,12 +235,10 @@ static int heartbeat_read_replies(struct heartbeat *heartbeat, uint64_t sent_ms)
     return r;
 }
 
-int heartbeat_beat(struct heartbeat *heartbeat, const struct heartbeat_host *host,
-                   const struct pool_worker *workers, size_t worker_count,
-                   struct stats *stats)
+/* Connects when needed and starts a beat's pipeline: TIME (for the clock offset), then the
+ * transaction its writes go into. Returns 0 or -errno. */
+static int heartbeat_begin(struct heartbeat *heartbeat)
 {
-    uint64_t sent_ms = realtime_ms();
-    uint64_t now_ms = (uint64_t)((int64_t)sent_ms + heartbeat->clock_offset_ms);
     int r;
 
     if (!heartbeat->context) {
@@ -252,11 +250,17 @@ int heartbeat_beat(struct heartbeat *heartbeat, const struct heartbeat_host *hos
     heartbeat->appended = 0;
     heartbeat_append(heartbeat, "TIME");
     heartbeat_append(heartbeat, "MULTI");
-    heartbeat_append_host(heartbeat, host, workers, worker_count, now_ms);
-    heartbeat_append_workers(heartbeat, workers, worker_count);
-    heartbeat_append_stats(heartbeat, stats, now_ms);
-    heartbeat_append(heartbeat, "EXEC");
+    return 0;
+}
 
+/* Ends the transaction, reads every reply and, once Redis took it all, forgets the counts
+ * it carried. A failure drops the connection (the next beat connects again) and keeps the
+ * counts for it. Returns 0 or -errno. */
+static int heartbeat_commit(struct heartbeat *heartbeat, uint64_t sent_ms, struct stats *stats)
+{
+    int r;
+
+    heartbeat_append(heartbeat, "EXEC");
     r = heartbeat_read_replies(heartbeat, sent_ms);
     if (r < 0) {
         heartbeat_disconnect(heartbeat);
@@ -266,31 +270,36 @@ int heartbeat_beat(struct heartbeat *heartbeat, const struct heartbeat_host *hos
     return 0;
 }
 
+int heartbeat_beat(struct heartbeat *heartbeat, const struct heartbeat_host *host,
+                   const struct pool_worker *workers, size_t worker_count,
+                   struct stats *stats)
+{
+    uint64_t sent_ms = realtime_ms();
+    uint64_t now_ms = (uint64_t)((int64_t)sent_ms + heartbeat->clock_offset_ms);
+    int r;
+
+    r = heartbeat_begin(heartbeat);
+    if (r < 0)
+        return r;
+
+    heartbeat_append_host(heartbeat, host, workers, worker_count, now_ms);
+    heartbeat_append_workers(heartbeat, workers, worker_count);
+    heartbeat_append_stats(heartbeat, stats, now_ms);
+    return heartbeat_commit(heartbeat, sent_ms, stats);
+}
+
 int heartbeat_leave(struct heartbeat *heartbeat, struct stats *stats)
 {
     uint64_t sent_ms = realtime_ms();
     int r;
 
-    if (!heartbeat->context) {
-        r = redis_connect(heartbeat->url, heartbeat->timeout_ms, &heartbeat->context);
-        if (r < 0)
-            return r;
-    }
+    r = heartbeat_begin(heartbeat);
+    if (r < 0)
+        return r;
 
-    heartbeat->appended = 0;
-    heartbeat_append(heartbeat, "TIME");
-    heartbeat_append(heartbeat, "MULTI");
     heartbeat_append_stats(heartbeat, stats,
                            (uint64_t)((int64_t)sent_ms + heartbeat->clock_offset_ms));
     heartbeat_append(heartbeat, "DEL %s %s", heartbeat->host_key, heartbeat->workers_key);
     heartbeat_append(heartbeat, "ZREM %s %s", KEY_HOSTS, heartbeat->host);
-    heartbeat_append(heartbeat, "EXEC");
-
-    r = heartbeat_read_replies(heartbeat, sent_ms);
-    if (r < 0) {
-        heartbeat_disconnect(heartbeat);
-        return r;
-    }
-    stats_pending_clear(stats);
-    return 0;
+    return heartbeat_commit(heartbeat, sent_ms, stats);
 }

@@ -795,6 +795,19 @@ static int jobq_command_str(struct jobq *jobq, const char *what, int argc, const
     return jobq_command(jobq, what, argc, argv, argv_len, ret_reply);
 }
 
+/* jobq_command for C-string arguments but argv[where_at], which is jobq->where (msgpack,
+ * for the job_started event the claim scripts publish). */
+static int jobq_command_where(struct jobq *jobq, const char *what, int argc, const char **argv,
+                              int where_at, redisReply **ret_reply)
+{
+    size_t argv_len[JOBQ_MAX_ARGS];
+
+    assert(argc <= JOBQ_MAX_ARGS);
+    for (int i = 0; i < argc; i++)
+        argv_len[i] = i == where_at ? jobq->where.size : strlen(argv[i]);
+    return jobq_command(jobq, what, argc, argv, argv_len, ret_reply);
+}
+
 static bool jobq_reply_is_error(const redisReply *reply, const char *code)
 {
     size_t code_len = strlen(code);
@@ -1127,16 +1140,12 @@ static int jobq_claim(struct jobq *jobq, struct job *job, struct jobq_lease *ret
                            job->entry_id, jobq->consumer, jobq->host, jobq_job_answer_id(job),
                            jobq->lease_ms, job->tenant ? job->tenant : "default",
                            max_attempts, deadline, jobq->where.data, jobq->events_maxlen };
-    size_t argv_len[20];
-
-    for (int i = 0; i < 20; i++)
-        argv_len[i] = i == 18 ? jobq->where.size : strlen(argv[i]);
 
     r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
 
-    r = jobq_command(jobq, "claim", 20, argv, argv_len, &reply);
+    r = jobq_command_where(jobq, "claim", 20, argv, 18, &reply);
     if (r < 0)
         return r;
 
@@ -1546,17 +1555,13 @@ static int jobq_fair_claim(struct jobq *jobq, struct job **ret_job,
     const redisReply *entry;
     struct job *job = NULL;
     long long code;
-    size_t argv_len[12];
     int r;
-
-    for (int i = 0; i < 12; i++)
-        argv_len[i] = i == 10 ? jobq->where.size : strlen(argv[i]);
 
     r = jobq_set_timeout(jobq, JOBQ_COMMAND_TIMEOUT_MS);
     if (r < 0)
         return r;
 
-    r = jobq_command(jobq, "fair_claim", 12, argv, argv_len, &reply);
+    r = jobq_command_where(jobq, "fair_claim", 12, argv, 10, &reply);
     if (r < 0)
         return r;
 

@@ -852,6 +852,18 @@ static int cmd_submit(int argc, char **argv)
 
 /* ---- ccx result ---- */
 
+/* The one job id a command takes after its options, checked. Returns 0 with *ret_id, or
+ * EXIT_USAGE (said on stderr). */
+static int job_id_operand(int argc, char **argv, const char *command, const char **ret_id)
+{
+    if (argc - optind != 1)
+        return usage_error("%s: expected one job ID (try 'ccx %s --help')", command, command);
+    if (!job_id_valid(argv[optind]))
+        return usage_error("%s: '%s' is not a job id", command, argv[optind]);
+    *ret_id = argv[optind];
+    return 0;
+}
+
 static int cmd_result(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -880,11 +892,9 @@ static int cmd_result(int argc, char **argv)
             return usage_error("Try 'ccx result --help'.");
     }
 
-    if (argc - optind != 1)
-        return usage_error("result: expected one job ID (try 'ccx result --help')");
-    id = argv[optind];
-    if (!job_id_valid(id))
-        return usage_error("result: '%s' is not a job id", id);
+    r = job_id_operand(argc, argv, "result", &id);
+    if (r != 0)
+        return r;
 
     r = connect_redis(redis_url, &context);
     if (r != 0)
@@ -1020,11 +1030,9 @@ static int cmd_cancel(int argc, char **argv)
             return usage_error("Try 'ccx cancel --help'.");
     }
 
-    if (argc - optind != 1)
-        return usage_error("cancel: expected one job ID (try 'ccx cancel --help')");
-    id = argv[optind];
-    if (!job_id_valid(id))
-        return usage_error("cancel: '%s' is not a job id", id);
+    r = job_id_operand(argc, argv, "cancel", &id);
+    if (r != 0)
+        return r;
 
     r = connect_redis(redis_url, &context);
     if (r != 0)
